@@ -1,0 +1,97 @@
+// The batched-environment contract shared by every pgfast environment.
+//
+// An environment *model* (CartPole, Pendulum, TabularMdpModel, ...) is a
+// plain class that steps one environment in place:
+//
+//   using Params = ...;                  // per-env physical constants
+//   using Obs = float | double | int64_t;
+//   static constexpr bool kDiscreteAction;
+//   static constexpr std::int64_t kParallelGrain;  // envs per thread worth waking it
+//   std::string id() const;
+//   std::int64_t state_dim() const, scratch_dim() const, max_episode_steps() const;
+//   SpaceSpec observation_space() const, action_space() const;
+//   static const std::vector<ParamField<Params>>& param_fields();
+//   void reset(const Params&, Rng&, double* state) const;
+//   StepResult step(const Params&, double* state, Action, Rng&, double* scratch) const;
+//   void observe(const Params&, const double* state, Obs* obs) const;
+//   void check_state(const double* state) const;      // throws on invalid
+//   void check_action(Action) const;                   // throws on invalid
+//
+// with Action = std::int64_t for discrete models and const double* (one row
+// of action_dim values) for continuous ones. VecEnv<Model> (vec_env.hpp)
+// turns a model into a vector of environments behind VecEnvBase.
+#ifndef PGFAST_ENVS_ENV_HPP_
+#define PGFAST_ENVS_ENV_HPP_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pgfast/spaces.hpp"
+
+namespace pgfast {
+
+struct StepResult {
+  double reward;
+  bool terminated;
+};
+
+enum class Domain { kFinite, kPositive, kNonNegative };
+
+// One documented constant of a model, settable per environment index.
+template <class Params>
+struct ParamField {
+  const char* name;
+  double Params::*member;
+  Domain domain;
+};
+
+// What the Python bindings see: a batch of num_envs environments with
+// Gymnasium's next-step autoreset. Buffers are caller-allocated, row-major,
+// with one row per environment.
+class VecEnvBase {
+ public:
+  virtual ~VecEnvBase() = default;
+
+  virtual std::string id() const = 0;
+  virtual std::int64_t num_envs() const = 0;
+  virtual std::int64_t state_dim() const = 0;
+  virtual SpaceSpec observation_space() const = 0;
+  virtual SpaceSpec action_space() const = 0;
+  // 0 means no time limit.
+  virtual std::int64_t max_episode_steps() const = 0;
+  virtual void set_max_episode_steps(std::int64_t steps) = 0;
+  virtual int num_threads() const = 0;
+
+  // Env i draws from stream (seed, i).
+  virtual void seed(std::uint64_t seed) = 0;
+  // Env i draws from stream (seeds[i], 0), as a lone env seeded seeds[i]
+  // would; only where has_seed[i] is true.
+  virtual void seed_each(const std::uint64_t* seeds, const bool* has_seed) = 0;
+
+  // Resets the envs where mask[i] (all when mask is null) and writes their
+  // observations into obs (num_envs x obs_size, of observation dtype);
+  // other rows are left untouched.
+  virtual void reset(const bool* mask, void* obs) = 0;
+  // actions: int64 (num_envs,) for discrete action spaces, float64
+  // (num_envs, action_dim) otherwise. Throws std::invalid_argument before
+  // touching any env when an action is invalid.
+  virtual void step(const void* actions, void* obs, double* reward, bool* terminated,
+                    bool* truncated) = 0;
+
+  virtual void get_state(double* out) const = 0;
+  // Validates every row first; on success replaces the states and cancels
+  // pending autoresets (elapsed step counts are kept).
+  virtual void set_state(const double* states) = 0;
+  virtual void get_observation(void* obs) const = 0;
+  virtual std::vector<std::int64_t> elapsed_steps() const = 0;
+
+  virtual std::vector<std::string> param_names() const = 0;
+  virtual std::vector<double> get_param(const std::string& name) const = 0;
+  // values has num_envs entries; validated before anything changes.
+  virtual void set_param(const std::string& name, const double* values) = 0;
+};
+
+}  // namespace pgfast
+
+#endif  // PGFAST_ENVS_ENV_HPP_

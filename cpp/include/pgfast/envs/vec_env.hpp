@@ -1,0 +1,236 @@
+// VecEnv<Model>: num_envs copies of one environment model behind VecEnvBase,
+// with Gymnasium's TimeLimit and next-step autoreset semantics. Instantiated
+// only in cpp/src/*.cpp, never in the bindings.
+#ifndef PGFAST_ENVS_VEC_ENV_HPP_
+#define PGFAST_ENVS_VEC_ENV_HPP_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pgfast/check.hpp"
+#include "pgfast/envs/env.hpp"
+#include "pgfast/rng.hpp"
+#include "pgfast/thread_pool.hpp"
+
+namespace pgfast {
+
+template <class Model>
+class VecEnv final : public VecEnvBase {
+ public:
+  using Params = typename Model::Params;
+  using Obs = typename Model::Obs;
+
+  VecEnv(Model model, std::int64_t num_envs, std::uint64_t seed_value, int num_threads)
+      : model_(std::move(model)), num_envs_(num_envs) {
+    require(num_envs >= 1, "num_envs must be >= 1, got ", num_envs);
+    require(num_threads >= 1, "num_threads must be >= 1, got ", num_threads);
+    state_dim_ = model_.state_dim();
+    obs_size_ = model_.observation_space().flat_size();
+    action_dim_ = model_.action_space().flat_size();
+    max_episode_steps_ = model_.max_episode_steps();
+    const auto n = static_cast<std::size_t>(num_envs);
+    params_.assign(n, Params{});
+    rngs_.resize(n);
+    state_.assign(n * static_cast<std::size_t>(state_dim_), 0.0);
+    scratch_.assign(n * static_cast<std::size_t>(model_.scratch_dim()), 0.0);
+    elapsed_.assign(n, 0);
+    needs_reset_.assign(n, 0);
+    if (num_threads > 1) pool_ = std::make_unique<ThreadPool>(num_threads);
+    num_threads_ = num_threads;
+    seed(seed_value);
+    reset_range(0, num_envs_, nullptr, nullptr);
+  }
+
+  std::string id() const override { return model_.id(); }
+  std::int64_t num_envs() const override { return num_envs_; }
+  std::int64_t state_dim() const override { return state_dim_; }
+  SpaceSpec observation_space() const override { return model_.observation_space(); }
+  SpaceSpec action_space() const override { return model_.action_space(); }
+  std::int64_t max_episode_steps() const override { return max_episode_steps_; }
+  void set_max_episode_steps(std::int64_t steps) override {
+    require(steps >= 0, "max_episode_steps must be >= 0 (0 for no limit), got ", steps);
+    max_episode_steps_ = steps;
+  }
+  int num_threads() const override { return num_threads_; }
+  const Model& model() const { return model_; }
+
+  void seed(std::uint64_t seed) override {
+    for (std::int64_t i = 0; i < num_envs_; ++i)
+      rngs_[static_cast<std::size_t>(i)].reseed(seed, static_cast<std::uint64_t>(i));
+  }
+  void seed_each(const std::uint64_t* seeds, const bool* has_seed) override {
+    for (std::int64_t i = 0; i < num_envs_; ++i)
+      if (has_seed[i]) rngs_[static_cast<std::size_t>(i)].reseed(seeds[i], 0);
+  }
+
+  void reset(const bool* mask, void* obs) override {
+    Obs* out = static_cast<Obs*>(obs);
+    parallel([&](std::int64_t b, std::int64_t e) { reset_range(b, e, mask, out); });
+  }
+
+  void step(const void* actions, void* obs, double* reward, bool* terminated,
+            bool* truncated) override {
+    check_actions(actions);
+    Obs* out = static_cast<Obs*>(obs);
+    parallel([&](std::int64_t b, std::int64_t e) {
+      step_range_unchecked(b, e, actions, out, reward, terminated, truncated);
+    });
+  }
+
+  void get_state(double* out) const override {
+    std::copy(state_.begin(), state_.end(), out);
+  }
+  void set_state(const double* states) override {
+    for (std::int64_t i = 0; i < num_envs_; ++i) {
+      const double* row = states + i * state_dim_;
+      for (std::int64_t k = 0; k < state_dim_; ++k)
+        require(std::isfinite(row[k]), "states[", i, ", ", k, "] must be finite, got ", row[k]);
+      model_.check_state(row);
+    }
+    std::copy(states, states + num_envs_ * state_dim_, state_.begin());
+    std::fill(needs_reset_.begin(), needs_reset_.end(), 0);
+  }
+  void get_observation(void* obs) const override {
+    Obs* out = static_cast<Obs*>(obs);
+    for (std::int64_t i = 0; i < num_envs_; ++i)
+      model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), out + i * obs_size_);
+  }
+  std::vector<std::int64_t> elapsed_steps() const override { return elapsed_; }
+
+  std::vector<std::string> param_names() const override {
+    std::vector<std::string> names;
+    for (const auto& f : Model::param_fields()) names.emplace_back(f.name);
+    return names;
+  }
+  std::vector<double> get_param(const std::string& name) const override {
+    const auto& field = find_field(name);
+    std::vector<double> values;
+    values.reserve(params_.size());
+    for (const auto& p : params_) values.push_back(p.*(field.member));
+    return values;
+  }
+  void set_param(const std::string& name, const double* values) override {
+    const auto& field = find_field(name);
+    for (std::int64_t i = 0; i < num_envs_; ++i) check_domain(field, i, values[i]);
+    for (std::int64_t i = 0; i < num_envs_; ++i)
+      params_[static_cast<std::size_t>(i)].*(field.member) = values[i];
+  }
+
+ private:
+  double* state_row(std::int64_t i) { return state_.data() + i * state_dim_; }
+  const double* state_row(std::int64_t i) const { return state_.data() + i * state_dim_; }
+  double* scratch_row(std::int64_t i) { return scratch_.data() + i * model_.scratch_dim(); }
+
+  // Threads only pay off once each gets enough envs to amortise the wake-up.
+  template <class F>
+  void parallel(F&& fn) {
+    const std::int64_t chunks = pool_ ? num_envs_ / Model::kParallelGrain : 1;
+    if (chunks >= 2) {
+      pool_->parallel_for(num_envs_, static_cast<int>(std::min<std::int64_t>(chunks, num_threads_)),
+                          fn);
+    } else {
+      fn(0, num_envs_);
+    }
+  }
+
+  void check_actions(const void* actions) const {
+    if constexpr (Model::kDiscreteAction) {
+      const auto* a = static_cast<const std::int64_t*>(actions);
+      const std::int64_t n = model_.action_space().n;
+      for (std::int64_t i = 0; i < num_envs_; ++i)
+        require(a[i] >= 0 && a[i] < n, "actions[", i, "] must be in [0, ", n, "), got ", a[i]);
+    } else {
+      const auto* a = static_cast<const double*>(actions);
+      for (std::int64_t i = 0; i < num_envs_ * action_dim_; ++i)
+        require(!std::isnan(a[i]), "actions[", i / action_dim_, ", ", i % action_dim_,
+                "] is NaN");
+    }
+  }
+
+  void reset_one(std::int64_t i) {
+    const auto k = static_cast<std::size_t>(i);
+    model_.reset(params_[k], rngs_[k], state_row(i));
+    elapsed_[k] = 0;
+    needs_reset_[k] = 0;
+  }
+
+  void reset_range(std::int64_t begin, std::int64_t end, const bool* mask, Obs* obs) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      if (mask && !mask[i]) continue;
+      reset_one(i);
+      if (obs) model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+    }
+  }
+
+  void step_range_unchecked(std::int64_t begin, std::int64_t end, const void* actions, Obs* obs,
+                            double* reward, bool* terminated, bool* truncated) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      if (needs_reset_[k]) {
+        // Next-step autoreset: the action is ignored and the first
+        // observation of the new episode is returned with reward 0.
+        reset_one(i);
+        reward[i] = 0.0;
+        terminated[i] = false;
+        truncated[i] = false;
+      } else {
+        StepResult r;
+        if constexpr (Model::kDiscreteAction) {
+          r = model_.step(params_[k], state_row(i), static_cast<const std::int64_t*>(actions)[i],
+                          rngs_[k], scratch_row(i));
+        } else {
+          r = model_.step(params_[k], state_row(i),
+                          static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
+                          scratch_row(i));
+        }
+        ++elapsed_[k];
+        const bool trunc = max_episode_steps_ > 0 && elapsed_[k] >= max_episode_steps_;
+        reward[i] = r.reward;
+        terminated[i] = r.terminated;
+        truncated[i] = trunc;
+        needs_reset_[k] = r.terminated || trunc;
+      }
+      model_.observe(params_[k], state_row(i), obs + i * obs_size_);
+    }
+  }
+
+  static const ParamField<Params>& find_field(const std::string& name) {
+    std::string known;
+    for (const auto& f : Model::param_fields()) {
+      if (name == f.name) return f;
+      known += known.empty() ? "" : ", ";
+      known += f.name;
+    }
+    throw std::invalid_argument(concat("unknown parameter '", name, "'; this environment has: ",
+                                       known.empty() ? "none" : known));
+  }
+
+  static void check_domain(const ParamField<Params>& f, std::int64_t i, double v) {
+    require(std::isfinite(v), f.name, "[", i, "] must be finite, got ", v);
+    if (f.domain == Domain::kPositive) require(v > 0, f.name, "[", i, "] must be > 0, got ", v);
+    if (f.domain == Domain::kNonNegative)
+      require(v >= 0, f.name, "[", i, "] must be >= 0, got ", v);
+  }
+
+  Model model_;
+  std::int64_t num_envs_;
+  std::int64_t state_dim_ = 0, obs_size_ = 0, action_dim_ = 0;
+  std::int64_t max_episode_steps_ = 0;
+  int num_threads_ = 1;
+  std::vector<Params> params_;
+  std::vector<Rng> rngs_;
+  std::vector<double> state_;
+  std::vector<double> scratch_;
+  std::vector<std::int64_t> elapsed_;
+  std::vector<std::uint8_t> needs_reset_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace pgfast
+
+#endif  // PGFAST_ENVS_VEC_ENV_HPP_

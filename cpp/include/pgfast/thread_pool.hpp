@@ -1,0 +1,73 @@
+// A fixed pool that splits [0, n) into one contiguous chunk per thread. Work
+// is assigned by index, never stolen, so which thread runs an environment
+// cannot change any result.
+#ifndef PGFAST_THREAD_POOL_HPP_
+#define PGFAST_THREAD_POOL_HPP_
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace pgfast {
+
+// Non-owning callable reference: lets parallel_for take a lambda without the
+// heap allocation std::function may make.
+class RangeFn {
+ public:
+  template <class F>
+  RangeFn(F& f)  // NOLINT(runtime/explicit): built implicitly from lambdas
+      : obj_(static_cast<void*>(&f)),
+        call_([](void* obj, std::int64_t b, std::int64_t e) { (*static_cast<F*>(obj))(b, e); }) {}
+  void operator()(std::int64_t begin, std::int64_t end) const { call_(obj_, begin, end); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*, std::int64_t, std::int64_t);
+};
+
+class ThreadPool {
+ public:
+  // num_threads counts the calling thread, which always takes chunk 0.
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return num_threads_; }
+
+  // Calls fn(begin, end) on num_chunks contiguous chunks of [0, n) in
+  // parallel (num_chunks <= num_threads) and returns when all are done.
+  // fn must not throw.
+  void parallel_for(std::int64_t n, int num_chunks, RangeFn fn);
+
+ private:
+  void worker_loop(int worker_index);
+
+  int num_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  std::uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  // The current job, valid while pending_ > 0.
+  const RangeFn* job_ = nullptr;
+  std::int64_t job_n_ = 0;
+  int job_chunks_ = 0;
+};
+
+// Chunk c of [0, n) split into k near-equal contiguous parts.
+inline std::pair<std::int64_t, std::int64_t> chunk_bounds(std::int64_t n, int k, int c) {
+  const std::int64_t base = n / k, extra = n % k;
+  const std::int64_t begin = c * base + (c < extra ? c : extra);
+  return {begin, begin + base + (c < extra ? 1 : 0)};
+}
+
+}  // namespace pgfast
+
+#endif  // PGFAST_THREAD_POOL_HPP_

@@ -1,0 +1,68 @@
+#include "pgfast/thread_pool.hpp"
+
+#include "pgfast/check.hpp"
+
+namespace pgfast {
+
+ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
+  require(num_threads >= 1, "num_threads must be >= 1, got ", num_threads);
+  workers_.reserve(static_cast<std::size_t>(num_threads - 1));
+  for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn) {
+  if (num_chunks > num_threads_) num_chunks = num_threads_;
+  if (num_chunks <= 1 || n <= 1) {
+    fn(0, n);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    job_n_ = n;
+    job_chunks_ = num_chunks;
+    pending_ = num_chunks - 1;
+    ++generation_;
+  }
+  work_ready_.notify_all();
+  const auto [begin, end] = chunk_bounds(n, num_chunks, 0);
+  fn(begin, end);
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [this] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::worker_loop(int worker_index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    const RangeFn* job;
+    std::int64_t n;
+    int chunks;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      job = job_;
+      n = job_n_;
+      chunks = job_chunks_;
+    }
+    if (worker_index < chunks) {
+      const auto [begin, end] = chunk_bounds(n, chunks, worker_index);
+      (*job)(begin, end);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) work_done_.notify_one();
+    }
+  }
+}
+
+}  // namespace pgfast

@@ -1,0 +1,16 @@
+"""pgfast: likelihood-ratio policy gradients with a C++ engine.
+
+>>> import pgfast as pg
+>>> env = pg.make("CartPole-v1", num_envs=16, seed=0)
+>>> obs, info = env.reset(seed=0)
+>>> obs.shape
+(16, 4)
+"""
+
+from __future__ import annotations
+
+from pgfast._core import __version__
+from pgfast.envs import LQREnv, VectorEnv, list_envs, make
+from pgfast.mdp import TabularMDP
+
+__all__ = ["LQREnv", "TabularMDP", "VectorEnv", "__version__", "list_envs", "make"]

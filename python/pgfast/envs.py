@@ -1,0 +1,342 @@
+"""Vector environments stepped in C++: :func:`make`, :func:`list_envs`, :class:`VectorEnv`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from pgfast import _core
+from pgfast._validation import as_float_array, check_int, check_real, check_seed
+from pgfast.mdp import TabularMDP
+
+_CLASSIC_IDS: tuple[str, ...] = tuple(_core.classic_env_ids())
+_TOY_TEXT_IDS = ("FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1")
+_SYNTHETIC_IDS = ("Bandit", "ContinuousBandit", "LQR")
+
+
+def list_envs() -> list[str]:
+    """Ids accepted by :func:`make`.
+
+    >>> import pgfast as pg
+    >>> "CartPole-v1" in pg.list_envs()
+    True
+    """
+    return [*_CLASSIC_IDS, *_TOY_TEXT_IDS, *_SYNTHETIC_IDS]
+
+
+def _space(spec: tuple) -> gym.Space:
+    if spec[0] == "discrete":
+        return gym.spaces.Discrete(int(spec[1]))
+    _, shape, low, high, dtype = spec
+    return gym.spaces.Box(
+        low=np.asarray(low, dtype=dtype), high=np.asarray(high, dtype=dtype),
+        shape=tuple(shape), dtype=np.dtype(dtype),
+    )
+
+
+class VectorEnv(gym.vector.VectorEnv):
+    """A batch of ``num_envs`` environments stepped in C++, created by :func:`make`.
+
+    It follows Gymnasium 1.x's ``VectorEnv`` contract with next-step autoreset
+    (``metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP``): when an
+    episode ends (``terminated`` or ``truncated``), the *next* ``step`` ignores
+    that env's action, resets it and returns its first observation with
+    reward 0 and both flags False. A termination on the last allowed step
+    sets both ``terminated`` and ``truncated``, as Gymnasium's ``TimeLimit``
+    does.
+
+    Env ``i`` draws its randomness from a stream derived from ``(seed, i)``
+    alone, so it behaves identically whatever ``num_envs`` and
+    ``num_threads`` are.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> env = pg.make("CartPole-v1", num_envs=4, seed=0)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs.shape, obs.dtype
+        ((4, 4), dtype('float32'))
+        >>> obs, reward, terminated, truncated, info = env.step(np.ones(4, dtype=np.int64))
+        >>> reward
+        array([1., 1., 1., 1.])
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, core: _core.VecEnv, mdp: TabularMDP | None = None) -> None:
+        self._core = core
+        self.num_envs = core.num_envs
+        self.single_observation_space = _space(core.observation_space)
+        self.single_action_space = _space(core.action_space)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        #: The tables of a tabular env (``None`` for the others).
+        self.mdp = mdp
+
+    @property
+    def id(self) -> str:
+        """The environment id, e.g. ``"CartPole-v1"``."""
+        return self._core.id
+
+    @property
+    def num_threads(self) -> int:
+        return self._core.num_threads
+
+    @property
+    def state_dim(self) -> int:
+        """Columns of :meth:`get_state`."""
+        return self._core.state_dim
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """Steps after which an episode is truncated (``None``: no limit)."""
+        steps = self._core.max_episode_steps
+        return None if steps == 0 else steps
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every env (or those in ``options["reset_mask"]``).
+
+        ``seed=s`` gives env ``i`` the stream ``(s, i)``; a list gives env
+        ``i`` the stream a lone env seeded ``seed[i]`` would have (``None``
+        entries keep their stream). Without a seed the streams continue.
+        """
+        mask = None
+        if options:
+            unknown = set(options) - {"reset_mask"}
+            if unknown:
+                raise ValueError(
+                    f"unsupported reset option(s) {sorted(unknown)}; only 'reset_mask' is supported"
+                )
+            mask = options.get("reset_mask")
+        if seed is not None:
+            if isinstance(seed, (list, tuple)):
+                if len(seed) != self.num_envs:
+                    raise ValueError(
+                        f"seed must have one entry per env ({self.num_envs}), got {len(seed)}"
+                    )
+                has = np.array([s is not None for s in seed])
+                seeds = np.array(
+                    [0 if s is None else check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)],
+                    dtype=np.uint64,
+                )
+                self._core.seed_each(seeds, has)
+            else:
+                self._core.seed(check_seed(seed))
+            super().reset(seed=seed if isinstance(seed, int) else None)
+        return self._core.reset(mask), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step every env with ``actions`` (int64 ``(num_envs,)`` for Discrete
+        actions, float ``(num_envs, action_dim)`` for Box actions).
+
+        Continuous actions are rounded to the action space's dtype (float32
+        for the classic-control envs, as ``action_space.sample()`` gives) and
+        clipped inside the env where Gymnasium clips them.
+        """
+        obs, reward, terminated, truncated = self._core.step(actions)
+        return obs, reward, terminated, truncated, {}
+
+    def get_state(self) -> np.ndarray:
+        """The full simulator state, ``(num_envs, state_dim)`` float64.
+
+        This is Gymnasium's ``env.unwrapped.state`` (or ``.s``, the state
+        index, for tabular envs), not the observation.
+        """
+        return self._core.get_state()
+
+    def set_state(self, states: Any) -> None:
+        """Overwrite every env's state; pending autoresets are cancelled and
+        elapsed step counts kept. Nothing changes if any row is invalid."""
+        self._core.set_state(states)
+
+    def elapsed_steps(self) -> np.ndarray:
+        """Steps taken in each env's current episode."""
+        return self._core.elapsed_steps()
+
+    @property
+    def param_names(self) -> list[str]:
+        """Physical constants settable per env (see :meth:`set_param`)."""
+        return self._core.param_names()
+
+    def get_param(self, name: str) -> np.ndarray:
+        """The value of constant ``name`` in each env, shape ``(num_envs,)``."""
+        return self._core.get_param(name)
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Set constant ``name`` to a scalar, or to one value per env."""
+        values = as_float_array(value, name)
+        if values.ndim == 0:
+            values = np.full(self.num_envs, float(values))
+        self._core.set_param(name, values)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._core.close()
+
+    def __repr__(self) -> str:
+        return f"pgfast.VectorEnv({self.id}, num_envs={self.num_envs})"
+
+
+class LQREnv(VectorEnv):
+    """The linear-quadratic regulator ``x' = A x + B u + noise_std w``, reward
+    ``-(x'Qx + u'Ru)``, ``x0 ~ N(0, init_std^2 I)``. Made by ``pg.make("LQR", ...)``."""
+
+    def __init__(self, core: _core.VecEnv, A: np.ndarray, B: np.ndarray, Q: np.ndarray,
+                 R: np.ndarray, init_std: float, noise_std: float) -> None:
+        super().__init__(core)
+        self.A, self.B, self.Q, self.R = A, B, Q, R
+        self.init_std, self.noise_std = init_std, noise_std
+        for arr in (A, B, Q, R):
+            arr.flags.writeable = False
+
+    def riccati(self, gamma: float = 1.0) -> np.ndarray:
+        """``P`` of the (discounted) discrete algebraic Riccati equation,
+        solved in C++: the optimal value is ``V(x) = -x'Px``."""
+        return _core.lqr_riccati(self.A, self.B, self.Q, self.R, _check_gamma(gamma))[0]
+
+    def optimal_gain(self, gamma: float = 1.0) -> np.ndarray:
+        """``K`` (shape ``(m, n)``) of the optimal infinite-horizon control ``u = -K x``."""
+        return _core.lqr_riccati(self.A, self.B, self.Q, self.R, _check_gamma(gamma))[1]
+
+    def optimal_cost(self, gamma: float = 1.0) -> float:
+        """Expected infinite-horizon (discounted) cost of the optimal controller
+        from ``x0 ~ N(0, init_std^2 I)``: ``init_std^2 tr P`` plus
+        ``gamma noise_std^2 tr P / (1 - gamma)`` for the noise. The env
+        truncates at ``max_episode_steps``, so episodic costs are slightly lower.
+        """
+        gamma = _check_gamma(gamma)
+        trace = float(np.trace(self.riccati(gamma)))
+        if self.noise_std > 0 and gamma == 1.0:
+            raise ValueError("with noise_std > 0 the undiscounted cost is infinite; pass gamma < 1")
+        noise = 0.0 if self.noise_std == 0 else gamma * self.noise_std**2 * trace / (1 - gamma)
+        return self.init_std**2 * trace + noise
+
+
+def _check_gamma(gamma: float) -> float:
+    gamma = check_real(gamma, "gamma")
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+    return gamma
+
+
+def _pop_required(params: dict[str, Any], name: str, env_id: str) -> Any:
+    if name not in params:
+        raise TypeError(f"{env_id} needs the parameter {name!r}")
+    return params.pop(name)
+
+
+def _reject_unknown(params: dict[str, Any], env_id: str, known: list[str]) -> None:
+    if params:
+        raise TypeError(
+            f"unexpected parameter(s) {sorted(params)} for {env_id}; "
+            f"it accepts: {', '.join(known) if known else 'none'}"
+        )
+
+
+def make(
+    id: str | TabularMDP,  # noqa: A002 - Gymnasium's name for it
+    num_envs: int = 1,
+    seed: int | None = None,
+    num_threads: int = 1,
+    *,
+    max_episode_steps: int | None = None,
+    **params: Any,
+) -> VectorEnv:
+    """Create ``num_envs`` copies of an environment, stepped in C++.
+
+    Args:
+        id: an id from :func:`list_envs`, or a :class:`TabularMDP`.
+        num_envs: number of environments in the batch.
+        seed: seed of the random streams (drawn from the OS when ``None``).
+        num_threads: threads used to step large batches; results do not depend on it.
+        max_episode_steps: override the time limit (Gymnasium's by default).
+        **params: for classic-control envs, physical constants as a scalar or
+            one value per env (``gravity=np.linspace(9, 11, 8)``; see
+            ``env.param_names``). ``FrozenLake-v1``: ``is_slippery``.
+            ``Bandit``: ``means``, ``stds=1.0``. ``ContinuousBandit``:
+            ``a_star``, ``noise_std=0.0``, ``low=-inf``, ``high=inf``.
+            ``LQR``: ``A``, ``B``, ``Q``, ``R``, ``init_std=1.0``,
+            ``noise_std=0.0`` (default time limit 100).
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> env = pg.make("CartPole-v1", num_envs=8, seed=0, gravity=np.linspace(9.0, 11.0, 8))
+        >>> env.get_param("gravity")[[0, -1]]
+        array([ 9., 11.])
+    """
+    num_envs = check_int(num_envs, "num_envs", minimum=1)
+    num_threads = check_int(num_threads, "num_threads", minimum=1)
+    seed = secrets.randbits(64) if seed is None else check_seed(seed)
+    if max_episode_steps is not None:
+        max_episode_steps = check_int(max_episode_steps, "max_episode_steps", minimum=1)
+    params = dict(params)
+
+    if isinstance(id, TabularMDP):
+        _reject_unknown(params, id.name, [])
+        return _make_tabular(id, num_envs, seed, num_threads, max_episode_steps)
+    if not isinstance(id, str):
+        raise TypeError(f"id must be an environment id or a TabularMDP, got {type(id).__name__}")
+
+    if id in _CLASSIC_IDS:
+        core = _core.make_classic(id, num_envs, seed, num_threads)
+        env = VectorEnv(core)
+        known = env.param_names
+        _reject_unknown({k: v for k, v in params.items() if k not in known}, id, known)
+        for name, value in params.items():
+            env.set_param(name, value)
+        if max_episode_steps is not None:
+            core.max_episode_steps = max_episode_steps
+        if params:
+            env.reset(seed=seed)  # initial states drawn with the new constants
+        return env
+    if id in ("FrozenLake-v1", "FrozenLake8x8-v1"):
+        is_slippery = params.pop("is_slippery", True)
+        _reject_unknown(params, id, ["is_slippery"])
+        if not isinstance(is_slippery, (bool, np.bool_)):
+            raise TypeError(f"is_slippery must be a bool, got {is_slippery!r}")
+        mdp = TabularMDP.frozen_lake("4x4" if id == "FrozenLake-v1" else "8x8", bool(is_slippery))
+        return _make_tabular(mdp, num_envs, seed, num_threads, max_episode_steps)
+    if id == "CliffWalking-v1":
+        _reject_unknown(params, id, [])
+        return _make_tabular(TabularMDP.cliff_walking(), num_envs, seed, num_threads,
+                             max_episode_steps)
+    if id == "Bandit":
+        means = as_float_array(_pop_required(params, "means", id), "means", ndim=1)
+        stds = as_float_array(params.pop("stds", 1.0), "stds")
+        _reject_unknown(params, id, ["means", "stds"])
+        stds = np.broadcast_to(stds, means.shape).copy() if stds.ndim == 0 else stds
+        return VectorEnv(_core.make_bandit(means, stds, num_envs, seed, num_threads))
+    if id == "ContinuousBandit":
+        a_star = as_float_array(_pop_required(params, "a_star", id), "a_star")
+        a_star = a_star.reshape(1) if a_star.ndim == 0 else a_star
+        noise_std = check_real(params.pop("noise_std", 0.0), "noise_std", minimum=0.0)
+        low = np.broadcast_to(as_float_array(params.pop("low", -np.inf), "low"), a_star.shape)
+        high = np.broadcast_to(as_float_array(params.pop("high", np.inf), "high"), a_star.shape)
+        _reject_unknown(params, id, ["a_star", "noise_std", "low", "high"])
+        return VectorEnv(_core.make_continuous_bandit(
+            a_star, noise_std, low.copy(), high.copy(), num_envs, seed, num_threads))
+    if id == "LQR":
+        mats = {k: as_float_array(_pop_required(params, k, id), k, ndim=2) for k in "ABQR"}
+        init_std = check_real(params.pop("init_std", 1.0), "init_std", minimum=0.0)
+        noise_std = check_real(params.pop("noise_std", 0.0), "noise_std", minimum=0.0)
+        _reject_unknown(params, id, ["A", "B", "Q", "R", "init_std", "noise_std"])
+        steps = 100 if max_episode_steps is None else max_episode_steps
+        core = _core.make_lqr(mats["A"], mats["B"], mats["Q"], mats["R"], init_std, noise_std,
+                              steps, num_envs, seed, num_threads)
+        return LQREnv(core, mats["A"], mats["B"], mats["Q"], mats["R"], init_std, noise_std)
+    raise ValueError(f"unknown environment id {id!r}; known ids: {', '.join(list_envs())}")
+
+
+def _make_tabular(mdp: TabularMDP, num_envs: int, seed: int, num_threads: int,
+                  max_episode_steps: int | None) -> VectorEnv:
+    steps = max_episode_steps if max_episode_steps is not None else mdp.max_episode_steps
+    core = _core.make_tabular(mdp.P, mdp.R, mdp.initial, mdp.terminal, steps or 0, mdp.name,
+                              num_envs, seed, num_threads)
+    return VectorEnv(core, mdp=mdp)
