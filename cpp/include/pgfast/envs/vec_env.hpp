@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,17 @@
 #include "pgfast/thread_pool.hpp"
 
 namespace pgfast {
+
+// Models may offer step_block(params, states, actions, n, reward, terminated)
+// to step n consecutive envs at once (see CartPole).
+template <class Model, class = void>
+struct has_step_block : std::false_type {};
+template <class Model>
+struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().step_block(
+                                 std::declval<const typename Model::Params*>(),
+                                 std::declval<double*>(), std::declval<const std::int64_t*>(),
+                                 std::int64_t{}, std::declval<double*>(),
+                                 std::declval<bool*>()))>> : std::true_type {};
 
 template <class Model>
 class VecEnv final : public VecEnvBase {
@@ -169,6 +181,13 @@ class VecEnv final : public VecEnvBase {
 
   void step_range_unchecked(std::int64_t begin, std::int64_t end, const void* actions, Obs* obs,
                             double* reward, bool* terminated, bool* truncated) {
+    if constexpr (has_step_block<Model>::value) {
+      // Steps every env of the range, including those about to be reset:
+      // their results are overwritten below.
+      model_.step_block(params_.data() + begin, state_row(begin),
+                        static_cast<const std::int64_t*>(actions) + begin, end - begin,
+                        reward + begin, terminated + begin);
+    }
     for (std::int64_t i = begin; i < end; ++i) {
       const auto k = static_cast<std::size_t>(i);
       if (needs_reset_[k]) {
@@ -179,24 +198,29 @@ class VecEnv final : public VecEnvBase {
         terminated[i] = false;
         truncated[i] = false;
       } else {
-        StepResult r;
-        if constexpr (Model::kDiscreteAction) {
-          r = model_.step(params_[k], state_row(i), static_cast<const std::int64_t*>(actions)[i],
-                          rngs_[k], scratch_row(i));
-        } else {
-          r = model_.step(params_[k], state_row(i),
-                          static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
-                          scratch_row(i));
+        if constexpr (!has_step_block<Model>::value) {
+          StepResult r;
+          if constexpr (Model::kDiscreteAction) {
+            r = model_.step(params_[k], state_row(i),
+                            static_cast<const std::int64_t*>(actions)[i], rngs_[k],
+                            scratch_row(i));
+          } else {
+            r = model_.step(params_[k], state_row(i),
+                            static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
+                            scratch_row(i));
+          }
+          reward[i] = r.reward;
+          terminated[i] = r.terminated;
         }
         ++elapsed_[k];
         const bool trunc = max_episode_steps_ > 0 && elapsed_[k] >= max_episode_steps_;
-        reward[i] = r.reward;
-        terminated[i] = r.terminated;
         truncated[i] = trunc;
-        needs_reset_[k] = r.terminated || trunc;
+        needs_reset_[k] = terminated[i] || trunc;
       }
-      model_.observe(params_[k], state_row(i), obs + i * obs_size_);
     }
+    // A separate pass: for CartPole-like observations it vectorises.
+    for (std::int64_t i = begin; i < end; ++i)
+      model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
   }
 
   static const ParamField<Params>& find_field(const std::string& name) {
