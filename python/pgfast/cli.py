@@ -7,6 +7,13 @@ import sys
 from collections.abc import Sequence
 
 
+def _describe(space) -> str:
+    shape = getattr(space, "shape", None)
+    if hasattr(space, "n"):
+        return f"Discrete({space.n})"
+    return f"Box{shape} {space.dtype}"
+
+
 def _cmd_envs(args: argparse.Namespace) -> int:
     import pgfast as pg
 
@@ -20,8 +27,8 @@ def _cmd_envs(args: argparse.Namespace) -> int:
         env = pg.make(env_id, seed=0, **examples.get(env_id, {}))
         limit = env.max_episode_steps
         note = " (example parameters)" if env_id in examples else ""
-        rows.append((env_id + note, str(env.single_observation_space),
-                     str(env.single_action_space), "none" if limit is None else str(limit)))
+        rows.append((env_id + note, _describe(env.single_observation_space),
+                     _describe(env.single_action_space), "none" if limit is None else str(limit)))
         env.close()
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     for i, row in enumerate(rows):
@@ -34,7 +41,7 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from pgfast._bench import run_env_step_bench
 
-    run_env_step_bench(quick=not args.full)
+    run_env_step_bench(quick=not args.full, sizes=tuple(args.sizes))
     return 0
 
 
@@ -46,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     envs = sub.add_parser("envs", help="list the built-in environments")
     envs.set_defaults(func=_cmd_envs)
     bench = sub.add_parser("bench", help="time env.step against Gymnasium on this machine")
-    bench.add_argument("--full", action="store_true", help="longer runs, more batch sizes")
+    bench.add_argument("--full", action="store_true", help="longer, steadier timing runs")
+    bench.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 4096],
+                       metavar="N", help="num_envs values to time (default: 1 16 256 4096)")
     bench.set_defaults(func=_cmd_bench)
     return parser
 
