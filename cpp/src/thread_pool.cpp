@@ -5,18 +5,29 @@
 namespace pgfast {
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
-  require(num_threads >= 1, "num_threads must be >= 1, got ", num_threads);
+  require(num_threads >= 1 && num_threads <= kMaxThreads, "num_threads must be in [1, ",
+          kMaxThreads, "], got ", num_threads);
   workers_.reserve(static_cast<std::size_t>(num_threads - 1));
-  for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  try {
+    for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  } catch (...) {
+    // The OS refused a thread: stop the ones started (a joinable std::thread
+    // destroyed unjoined would terminate the process).
+    stop_and_join();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   work_ready_.notify_all();
-  for (auto& t : workers_) t.join();
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
 }
 
 void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn) {

@@ -271,8 +271,8 @@ def make(
         >>> env.get_param("gravity")[[0, -1]]
         array([ 9., 11.])
     """
-    num_envs = check_int(num_envs, "num_envs", minimum=1)
-    num_threads = check_int(num_threads, "num_threads", minimum=1)
+    num_envs = check_int(num_envs, "num_envs", minimum=1, maximum=2**31)
+    num_threads = check_int(num_threads, "num_threads", minimum=1, maximum=256)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     if max_episode_steps is not None:
         max_episode_steps = check_int(max_episode_steps, "max_episode_steps", minimum=1)

@@ -31,6 +31,8 @@ class RangeFn {
 
 class ThreadPool {
  public:
+  static constexpr int kMaxThreads = 256;
+
   // num_threads counts the calling thread, which always takes chunk 0.
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
@@ -46,6 +48,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int worker_index);
+  void stop_and_join();
 
   int num_threads_;
   std::vector<std::thread> workers_;

@@ -31,6 +31,9 @@ struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().s
                                  std::int64_t{}, std::declval<double*>(),
                                  std::declval<bool*>()))>> : std::true_type {};
 
+// Keeps every buffer size (num_envs times a row width) far from overflow.
+inline constexpr std::int64_t kMaxEnvs = std::int64_t{1} << 31;
+
 template <class Model>
 class VecEnv final : public VecEnvBase {
  public:
@@ -39,8 +42,10 @@ class VecEnv final : public VecEnvBase {
 
   VecEnv(Model model, std::int64_t num_envs, std::uint64_t seed_value, int num_threads)
       : model_(std::move(model)), num_envs_(num_envs) {
-    require(num_envs >= 1, "num_envs must be >= 1, got ", num_envs);
-    require(num_threads >= 1, "num_threads must be >= 1, got ", num_threads);
+    require(num_envs >= 1 && num_envs <= kMaxEnvs, "num_envs must be in [1, ", kMaxEnvs,
+            "], got ", num_envs);
+    require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
+            "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
     state_dim_ = model_.state_dim();
     obs_size_ = model_.observation_space().flat_size();
     action_dim_ = model_.action_space().flat_size();
