@@ -152,9 +152,23 @@ void bind_envs(py::module_& m) {
            [](PyVecEnv& self, const py::handle& seeds, const py::handle& has_seed) {
              PyVecEnv::Guard g(self);
              const auto n = static_cast<py::ssize_t>(g.env().num_envs());
-             auto s = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(seeds);
-             auto h = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(has_seed);
-             if (!s || !h) throw py::type_error("seeds and has_seed must be arrays");
+             py::array raw = as_array(seeds, "seeds");
+             const char kind = raw.dtype().kind();
+             if (kind != 'i' && kind != 'u')
+               throw py::type_error(concat("seeds must be an integer array, got dtype ",
+                                           std::string(py::str(raw.dtype()))));
+             if (kind == 'i') {
+               auto signed_seeds = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(raw);
+               for (py::ssize_t k = 0; k < signed_seeds.size(); ++k)
+                 if (signed_seeds.data()[k] < 0)
+                   throw py::value_error(concat("seeds[", k, "] must be >= 0, got ", signed_seeds.data()[k]));
+             }
+             auto s = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(raw);
+             py::array raw_has = as_array(has_seed, "has_seed");
+             if (raw_has.dtype().kind() != 'b')
+               throw py::type_error(concat("has_seed must be a boolean array, got dtype ",
+                                           std::string(py::str(raw_has.dtype()))));
+             auto h = py::array_t<bool, py::array::c_style>::ensure(raw_has);
              require_shape(s, {n}, "seeds");
              require_shape(h, {n}, "has_seed");
              g.env().seed_each(s.data(), h.data());

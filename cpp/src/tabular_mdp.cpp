@@ -78,9 +78,9 @@ TabularMdpModel::TabularMdpModel(TabularMdp mdp) : mdp_(std::move(mdp)) {
   }
 }
 
-void TabularMdpModel::check_state(const double* s) const {
+void TabularMdpModel::check_state(const double* s, std::int64_t row) const {
   require(s[0] == std::floor(s[0]) && s[0] >= 0 && s[0] < static_cast<double>(mdp_.n_states),
-          "a tabular state must be a state index in [0, ", mdp_.n_states, "), got ", s[0]);
+          "states[", row, ", 0] must be a state index in [0, ", mdp_.n_states, "), got ", s[0]);
 }
 
 BanditModel::BanditModel(std::vector<double> means, std::vector<double> stds)
@@ -95,8 +95,9 @@ BanditModel::BanditModel(std::vector<double> means, std::vector<double> stds)
   }
 }
 
-void BanditModel::check_state(const double* s) const {
-  require(s[0] == 0.0, "a bandit has the single state 0, got ", s[0]);
+void BanditModel::check_state(const double* s, std::int64_t row) const {
+  require(s[0] == 0.0, "states[", row, ", 0] must be 0: a bandit has the single state 0, got ",
+          s[0]);
 }
 
 ContinuousBanditModel::ContinuousBanditModel(std::vector<double> a_star, double noise_std,
@@ -113,8 +114,9 @@ ContinuousBanditModel::ContinuousBanditModel(std::vector<double> a_star, double 
   }
 }
 
-void ContinuousBanditModel::check_state(const double* s) const {
-  require(s[0] == 0.0, "a bandit has the single state 0, got ", s[0]);
+void ContinuousBanditModel::check_state(const double* s, std::int64_t row) const {
+  require(s[0] == 0.0, "states[", row, ", 0] must be 0: a bandit has the single state 0, got ",
+          s[0]);
 }
 
 std::unique_ptr<VecEnvBase> make_tabular_env(TabularMdp mdp, std::int64_t num_envs,

@@ -63,4 +63,4 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must be finite; {name}{list(index)} is {arr[index]}")
+        raise ValueError(f"{name} must be finite; {name}{list(index)} is {float(arr[index])}")

@@ -69,6 +69,7 @@ class VectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, core: _core.VecEnv, mdp: TabularMDP | None = None) -> None:
         self._core = core
+        self._id = core.id  # kept for repr() after close()
         self.num_envs = core.num_envs
         self.single_observation_space = _space(core.observation_space)
         self.single_action_space = _space(core.action_space)
@@ -80,7 +81,7 @@ class VectorEnv(gym.vector.VectorEnv):
     @property
     def id(self) -> str:
         """The environment id, e.g. ``"CartPole-v1"``."""
-        return self._core.id
+        return self._id
 
     @property
     def num_threads(self) -> int:
@@ -226,6 +227,15 @@ def _check_gamma(gamma: float) -> float:
     return gamma
 
 
+def _bound(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    arr = as_float_array(value, name)
+    if arr.ndim == 0:
+        return np.full(shape, float(arr))
+    if arr.shape != shape:
+        raise ValueError(f"{name} must be a scalar or have shape {shape}, got {arr.shape}")
+    return arr
+
+
 def _pop_required(params: dict[str, Any], name: str, env_id: str) -> Any:
     if name not in params:
         raise TypeError(f"{env_id} needs the parameter {name!r}")
@@ -317,11 +327,11 @@ def make(
         a_star = as_float_array(_pop_required(params, "a_star", id), "a_star")
         a_star = a_star.reshape(1) if a_star.ndim == 0 else a_star
         noise_std = check_real(params.pop("noise_std", 0.0), "noise_std", minimum=0.0)
-        low = np.broadcast_to(as_float_array(params.pop("low", -np.inf), "low"), a_star.shape)
-        high = np.broadcast_to(as_float_array(params.pop("high", np.inf), "high"), a_star.shape)
+        low = _bound(params.pop("low", -np.inf), "low", a_star.shape)
+        high = _bound(params.pop("high", np.inf), "high", a_star.shape)
         _reject_unknown(params, id, ["a_star", "noise_std", "low", "high"])
         return VectorEnv(_core.make_continuous_bandit(
-            a_star, noise_std, low.copy(), high.copy(), num_envs, seed, num_threads))
+            a_star, noise_std, low, high, num_envs, seed, num_threads))
     if id == "LQR":
         mats = {k: as_float_array(_pop_required(params, k, id), k, ndim=2) for k in "ABQR"}
         init_std = check_real(params.pop("init_std", 1.0), "init_std", minimum=0.0)

@@ -61,12 +61,14 @@ class TabularMDP:
         check_finite(P, "P")
         if (P < 0).any() or (P > 1 + SUM_TOLERANCE).any():
             s, a, t = (int(i) for i in np.argwhere((P < 0) | (P > 1 + SUM_TOLERANCE))[0])
-            raise ValueError(f"P[{s}, {a}, {t}] must be a probability in [0, 1], got {P[s, a, t]}")
+            raise ValueError(
+                f"P[{s}, {a}, {t}] must be a probability in [0, 1], got {float(P[s, a, t])}"
+            )
         sums = P.sum(axis=2)
         bad = np.abs(sums - 1.0) > SUM_TOLERANCE
         if bad.any():
             s, a = (int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"P[{s}, {a}, :] must sum to 1, sums to {sums[s, a]!r}")
+            raise ValueError(f"P[{s}, {a}, :] must sum to 1, sums to {float(sums[s, a])!r}")
 
         R = as_float_array(R, "R")
         if R.shape == (n_states, n_actions):
@@ -83,9 +85,9 @@ class TabularMDP:
             raise ValueError(f"initial must have shape ({n_states},), got {initial.shape}")
         check_finite(initial, "initial")
         if (initial < 0).any():
-            raise ValueError(f"initial must be non-negative, got {initial[initial < 0][0]}")
+            raise ValueError(f"initial must be non-negative, got {float(initial[initial < 0][0])}")
         if abs(initial.sum() - 1.0) > SUM_TOLERANCE:
-            raise ValueError(f"initial must sum to 1, sums to {initial.sum()!r}")
+            raise ValueError(f"initial must sum to 1, sums to {float(initial.sum())!r}")
 
         if terminal is None:
             terminal = np.zeros(n_states, dtype=bool)
@@ -100,7 +102,7 @@ class TabularMDP:
         if starts_terminal.any():
             s = int(np.argmax(starts_terminal))
             raise ValueError(
-                f"initial puts probability {initial[s]} on terminal state {s}; "
+                f"initial puts probability {float(initial[s])} on terminal state {s}; "
                 "episodes must start in a non-terminal state"
             )
         if max_episode_steps is not None:

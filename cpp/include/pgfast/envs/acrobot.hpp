@@ -101,7 +101,7 @@ class Acrobot {
     obs[4] = static_cast<float>(s[2]);
     obs[5] = static_cast<float>(s[3]);
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 
  private:
   // Gymnasium's _dsdt ("book" dynamics), term by term in the same order.

@@ -48,7 +48,7 @@ class BanditModel {
     return {means_[k] + noise, true};
   }
   void observe(const Params&, const double*, std::int64_t* obs) const { obs[0] = 0; }
-  void check_state(const double* s) const;
+  void check_state(const double* s, std::int64_t row) const;
 
  private:
   std::vector<double> means_, stds_;
@@ -88,7 +88,7 @@ class ContinuousBanditModel {
     return {reward, true};
   }
   void observe(const Params&, const double*, std::int64_t* obs) const { obs[0] = 0; }
-  void check_state(const double* s) const;
+  void check_state(const double* s, std::int64_t row) const;
 
  private:
   std::vector<double> a_star_;

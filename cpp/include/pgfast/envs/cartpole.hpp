@@ -93,7 +93,7 @@ class CartPole {
   void observe(const Params&, const double* s, float* obs) const {
     for (int k = 0; k < 4; ++k) obs[k] = static_cast<float>(s[k]);
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 
  private:
   // Same operations in the same order as Gymnasium's step().

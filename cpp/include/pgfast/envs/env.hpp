@@ -14,7 +14,7 @@
 //   void reset(const Params&, Rng&, double* state) const;
 //   StepResult step(const Params&, double* state, Action, Rng&, double* scratch) const;
 //   void observe(const Params&, const double* state, Obs* obs) const;
-//   void check_state(const double* state) const;      // throws on invalid
+//   void check_state(const double* state, int64_t row) const;  // throws, naming states[row, k]
 //   void check_action(Action) const;                   // throws on invalid
 //
 // with Action = std::int64_t for discrete models and const double* (one row

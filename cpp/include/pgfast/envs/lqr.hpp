@@ -103,7 +103,7 @@ class LqrModel {
   void observe(const Params&, const double* x, double* obs) const {
     for (std::int64_t i = 0; i < c_.n; ++i) obs[i] = x[i];
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 
  private:
   LqrConfig c_;

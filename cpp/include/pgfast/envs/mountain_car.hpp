@@ -75,7 +75,7 @@ class MountainCar {
     obs[0] = static_cast<float>(s[0]);
     obs[1] = static_cast<float>(s[1]);
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 };
 
 }  // namespace pgfast

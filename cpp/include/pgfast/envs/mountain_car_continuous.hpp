@@ -122,7 +122,7 @@ class MountainCarContinuous {
     obs[0] = static_cast<float>(s[0]);
     obs[1] = static_cast<float>(s[1]);
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 
  private:
   // NumPy compares a float32 scalar with a Python float in float32.

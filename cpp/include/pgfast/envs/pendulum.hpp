@@ -89,7 +89,7 @@ class Pendulum {
     obs[1] = static_cast<float>(std::sin(s[0]));
     obs[2] = static_cast<float>(s[1]);
   }
-  void check_state(const double*) const {}
+  void check_state(const double*, std::int64_t) const {}
 };
 
 }  // namespace pgfast

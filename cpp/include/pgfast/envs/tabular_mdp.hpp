@@ -71,7 +71,7 @@ class TabularMdpModel {
   void observe(const Params&, const double* s, std::int64_t* obs) const {
     obs[0] = static_cast<std::int64_t>(s[0]);
   }
-  void check_state(const double* s) const;
+  void check_state(const double* s, std::int64_t row) const;
 
  private:
   TabularMdp mdp_;

@@ -107,7 +107,7 @@ class VecEnv final : public VecEnvBase {
       const double* row = states + i * state_dim_;
       for (std::int64_t k = 0; k < state_dim_; ++k)
         require(std::isfinite(row[k]), "states[", i, ", ", k, "] must be finite, got ", row[k]);
-      model_.check_state(row);
+      model_.check_state(row, i);
     }
     std::copy(states, states + num_envs_ * state_dim_, state_.begin());
     std::fill(needs_reset_.begin(), needs_reset_.end(), 0);
@@ -163,9 +163,11 @@ class VecEnv final : public VecEnvBase {
         require(a[i] >= 0 && a[i] < n, "actions[", i, "] must be in [0, ", n, "), got ", a[i]);
     } else {
       const auto* a = static_cast<const double*>(actions);
+      // Gymnasium would clip an infinite torque, but an infinite action is
+      // always a bug upstream (and turns LQR states into NaN).
       for (std::int64_t i = 0; i < num_envs_ * action_dim_; ++i)
-        require(!std::isnan(a[i]), "actions[", i / action_dim_, ", ", i % action_dim_,
-                "] is NaN");
+        require(std::isfinite(a[i]), "actions[", i / action_dim_, ", ", i % action_dim_,
+                "] must be finite, got ", a[i]);
     }
   }
 
