@@ -13,61 +13,12 @@
 #include <vector>
 
 #include "numpy.hpp"
+#include "py_env.hpp"
 #include "pgfast/envs/registry.hpp"
 
 namespace pgfast::bind {
 
 namespace {
-
-// Owns one VecEnvBase. The GIL is released while C++ runs, so a second
-// Python thread could otherwise enter the same env concurrently; such a call
-// is refused instead of racing.
-class PyVecEnv {
- public:
-  explicit PyVecEnv(std::unique_ptr<VecEnvBase> env) : env_(std::move(env)) {}
-
-  class Guard {
-   public:
-    explicit Guard(PyVecEnv& self) : self_(self) {
-      if (!self_.env_) throw py::value_error("this environment is closed");
-      if (self_.busy_.exchange(true))
-        throw std::runtime_error(
-            "this environment is being used by another thread; use one env per thread");
-    }
-    ~Guard() { self_.busy_.store(false); }
-    VecEnvBase& env() { return *self_.env_; }
-
-   private:
-    PyVecEnv& self_;
-  };
-
-  VecEnvBase& env() {
-    if (!env_) throw py::value_error("this environment is closed");
-    return *env_;
-  }
-  void close() {
-    Guard guard(*this);
-    env_.reset();
-  }
-  bool closed() const { return !env_; }
-
-  py::array new_obs_array() {
-    const SpaceSpec space = env().observation_space();
-    const auto n = static_cast<py::ssize_t>(env().num_envs());
-    switch (space.dtype) {
-      case Dtype::kFloat32:
-        return py::array_t<float>(std::vector<py::ssize_t>{n, space.shape.at(0)});
-      case Dtype::kFloat64:
-        return py::array_t<double>(std::vector<py::ssize_t>{n, space.shape.at(0)});
-      case Dtype::kInt64:
-        return py::array_t<std::int64_t>(std::vector<py::ssize_t>{n});
-    }
-    throw std::logic_error("unknown observation dtype");
-  }
-
-  std::unique_ptr<VecEnvBase> env_;
-  std::atomic<bool> busy_{false};
-};
 
 py::tuple space_tuple(const SpaceSpec& s) {
   if (s.discrete) return py::make_tuple("discrete", s.n);

@@ -9,8 +9,24 @@
 
 from __future__ import annotations
 
+from pgfast import features
 from pgfast._core import __version__
+from pgfast.algorithms import History, Reinforce, evaluate
 from pgfast.envs import LQREnv, VectorEnv, list_envs, make
 from pgfast.mdp import TabularMDP
+from pgfast.policies import LinearGaussian, LinearSoftmax
 
-__all__ = ["LQREnv", "TabularMDP", "VectorEnv", "__version__", "list_envs", "make"]
+__all__ = [
+    "LQREnv",
+    "History",
+    "LinearGaussian",
+    "LinearSoftmax",
+    "Reinforce",
+    "TabularMDP",
+    "VectorEnv",
+    "__version__",
+    "evaluate",
+    "features",
+    "list_envs",
+    "make",
+]

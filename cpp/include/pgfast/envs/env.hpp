@@ -86,6 +86,19 @@ class VecEnvBase {
   virtual void get_observation(void* obs) const = 0;
   virtual std::vector<std::int64_t> elapsed_steps() const = 0;
 
+  // Single-env access for the training engine: no autoreset and no time
+  // limit (the engine counts steps itself); observations as float64, after
+  // rounding to the observation dtype. A discrete action is passed in
+  // `action`, a continuous one in `continuous` (action_dim values). Callers
+  // guarantee valid actions and may run different i concurrently.
+  virtual std::int64_t obs_size() const = 0;
+  virtual void env_reset(std::int64_t i, double* obs) = 0;
+  virtual StepResult env_step(std::int64_t i, std::int64_t action, const double* continuous,
+                              double* obs) = 0;
+  // After the engine used the envs directly: every env starts a new episode
+  // on the next step() (as after an episode end).
+  virtual void require_reset_all() = 0;
+
   virtual std::vector<std::string> param_names() const = 0;
   virtual std::vector<double> get_param(const std::string& name) const = 0;
   // values has num_envs entries; validated before anything changes.

@@ -55,6 +55,7 @@ class VecEnv final : public VecEnvBase {
     rngs_.resize(n);
     state_.assign(n * static_cast<std::size_t>(state_dim_), 0.0);
     scratch_.assign(n * static_cast<std::size_t>(model_.scratch_dim()), 0.0);
+    obs_scratch_.assign(n * static_cast<std::size_t>(obs_size_), Obs{});
     elapsed_.assign(n, 0);
     needs_reset_.assign(n, 0);
     if (num_threads > 1) pool_ = std::make_unique<ThreadPool>(num_threads);
@@ -119,6 +120,27 @@ class VecEnv final : public VecEnvBase {
   }
   std::vector<std::int64_t> elapsed_steps() const override { return elapsed_; }
 
+  std::int64_t obs_size() const override { return obs_size_; }
+  void env_reset(std::int64_t i, double* obs) override {
+    reset_one(i);
+    observe_double(i, obs);
+  }
+  StepResult env_step(std::int64_t i, std::int64_t action, const double* continuous,
+                      double* obs) override {
+    const auto k = static_cast<std::size_t>(i);
+    StepResult r;
+    if constexpr (Model::kDiscreteAction) {
+      (void)continuous;
+      r = model_.step(params_[k], state_row(i), action, rngs_[k], scratch_row(i));
+    } else {
+      (void)action;
+      r = model_.step(params_[k], state_row(i), continuous, rngs_[k], scratch_row(i));
+    }
+    observe_double(i, obs);
+    return r;
+  }
+  void require_reset_all() override { std::fill(needs_reset_.begin(), needs_reset_.end(), 1); }
+
   std::vector<std::string> param_names() const override {
     std::vector<std::string> names;
     for (const auto& f : Model::param_fields()) names.emplace_back(f.name);
@@ -142,6 +164,12 @@ class VecEnv final : public VecEnvBase {
   double* state_row(std::int64_t i) { return state_.data() + i * state_dim_; }
   const double* state_row(std::int64_t i) const { return state_.data() + i * state_dim_; }
   double* scratch_row(std::int64_t i) { return scratch_.data() + i * model_.scratch_dim(); }
+
+  void observe_double(std::int64_t i, double* obs) {
+    Obs* typed = obs_scratch_.data() + i * obs_size_;
+    model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), typed);
+    for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
+  }
 
   // Threads only pay off once each gets enough envs to amortise the wake-up.
   template <class F>
@@ -257,6 +285,7 @@ class VecEnv final : public VecEnvBase {
   std::vector<Rng> rngs_;
   std::vector<double> state_;
   std::vector<double> scratch_;
+  std::vector<Obs> obs_scratch_;  // per env, for the float64 view the engine reads
   std::vector<std::int64_t> elapsed_;
   std::vector<std::uint8_t> needs_reset_;
   std::unique_ptr<ThreadPool> pool_;

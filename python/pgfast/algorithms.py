@@ -1,0 +1,305 @@
+"""The policy-gradient learner :class:`Reinforce` and :func:`evaluate`.
+
+Every per-step operation runs in C++ with the GIL released; Python calls the
+engine once per update. Ctrl-C interrupts within a few milliseconds and leaves
+the parameters at the last completed update.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from pgfast import _core
+from pgfast._validation import check_int, check_real, check_seed
+from pgfast.envs import VectorEnv
+from pgfast.policies import LinearGaussian, LinearSoftmax
+
+__all__ = ["History", "Reinforce", "evaluate"]
+
+Policy = LinearSoftmax | LinearGaussian
+
+_RETURNS = ("total", "reward_to_go", "discounted_reward_to_go", "gae")
+_BASELINES = ("none", "mean", "time", "value", "optimal")
+_OPTIMIZERS = ("sgd", "adam", "natural")
+
+#: Per-iteration statistics recorded by :meth:`Reinforce.train`.
+HISTORY_KEYS = ("iteration", "return_mean", "return_std", "return_min", "return_max",
+                "length_mean", "episodes", "env_steps", "grad_norm", "entropy", "kl",
+                "fisher_condition", "wall_time")
+
+
+class History(Mapping[str, np.ndarray]):
+    """Training statistics, one entry per iteration, as NumPy arrays.
+
+    Keys: ``iteration``, ``return_mean/std/min/max`` (undiscounted episode
+    returns of the batch), ``length_mean``, ``episodes``, ``env_steps`` (of
+    the iteration), ``grad_norm``, ``entropy`` (mean over visited states),
+    ``kl`` (mean KL(old || new) over the batch's states), ``fisher_condition``
+    (natural gradient only) and ``wall_time`` (seconds since ``train`` began).
+    """
+
+    def __init__(self, rows: list[dict[str, float]]) -> None:
+        self._data = {k: np.array([r[k] for r in rows]) for k in HISTORY_KEYS}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def iterations(self) -> int:
+        return int(self._data["iteration"].size)
+
+    def __repr__(self) -> str:
+        n = self.iterations
+        last = f", last return_mean={self._data['return_mean'][-1]:.4g}" if n else ""
+        return f"History({n} iterations{last})"
+
+
+def _policy_kind(policy: Any) -> tuple[str, int, bool]:
+    if isinstance(policy, LinearSoftmax):
+        return "softmax", policy.n_actions, False
+    if isinstance(policy, LinearGaussian):
+        return "gaussian", policy.action_dim, policy.learn_std
+    raise TypeError(f"policy must be a LinearSoftmax or LinearGaussian, got {type(policy).__name__}")
+
+
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+class Reinforce:
+    """Likelihood-ratio policy gradient (Williams 1992) with variance reduction
+    and natural-gradient updates.
+
+    Each update samples ``episodes_per_update`` episodes and ascends
+
+        g = (1/m) sum_i sum_t grad log pi(a_t|s_t) (Psi_t - b_t)
+
+    Args:
+        env: a :class:`pgfast.VectorEnv`; env ``i`` runs episodes ``i, i + N, ...``
+            of each batch, so results do not depend on ``num_threads``.
+        policy: :class:`LinearSoftmax` (Discrete actions) or :class:`LinearGaussian` (Box).
+        lr: step size (of the natural step too, unless ``max_kl`` is set).
+        gamma: discount in ``[0, 1]``.
+        episodes_per_update: episodes per gradient estimate ``m``.
+        returns: ``"total"`` (``Psi_t = R(tau) = sum_k gamma^k r_k``, the plain
+            likelihood-ratio estimator); ``"reward_to_go"`` (``G_t = sum_{k>=t}
+            gamma^(k-t) r_k``, the common convention, biased for ``gamma < 1``);
+            ``"discounted_reward_to_go"`` (``gamma^t G_t``, unbiased for
+            ``grad J``); ``"gae"`` (GAE(``gae_lambda``) with the linear value).
+        baseline: ``"none"``; ``"mean"`` (mean Psi over the steps of the *other*
+            episodes of the batch); ``"time"`` (per-time-step mean over the other
+            episodes); ``"value"`` (linear ``V(s) = w^T phi(s)`` fitted by ridge
+            least squares on the *previous* batch); ``"optimal"`` (per-parameter
+            ``b_k = E[g_k^2 R] / E[g_k^2]`` over the other episodes; with
+            ``returns="total"``). Each is computed without the episode it is
+            applied to, so every baseline keeps the estimator unbiased.
+            Default: ``"mean"``, or ``"none"`` with GAE.
+        gae_lambda: GAE's lambda.
+        normalize_advantages: standardise ``Psi - b`` over the batch (biased; often faster).
+        optimizer: ``"sgd"`` (``theta += lr g``), ``"adam"``, or ``"natural"``
+            (``theta += lr F^-1 g`` with the Fisher matrix of the batch).
+        fisher: ``"sampled"`` (mean of ``sum_t gamma^t s_t s_t^T``) or ``"exact"``
+            (the same with the expectation over the softmax's actions taken exactly).
+        damping: added to the Fisher diagonal before the solve.
+        max_kl: if set, the natural step is ``sqrt(2 max_kl / g^T F^-1 g)`` (a trust region).
+        update: ``"batch"``, or ``"online"`` for Williams' form: an update after
+            every episode (baseline ``"none"`` or ``"mean"``, a running mean of past returns).
+
+    Truncated episodes bootstrap from ``V`` when a value is fitted (``"value"``,
+    ``"gae"``); terminated ones never do.
+
+    Args (continued):
+        seed: seed of the policy's sampling streams (random if None).
+        num_threads: rollout threads (default: the env's).
+
+    Example:
+        >>> import pgfast as pg
+        >>> env = pg.make("CartPole-v1", num_envs=16, seed=0)
+        >>> policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+        >>> algo = pg.Reinforce(env, policy, lr=0.05, gamma=0.99, episodes_per_update=16, seed=0)
+        >>> history = algo.train(iterations=300, target_return=475)
+        >>> bool(history["return_mean"][-1] >= 475)
+        True
+    """
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        policy: Policy,
+        lr: float = 0.05,
+        gamma: float = 0.99,
+        episodes_per_update: int = 32,
+        *,
+        returns: str = "reward_to_go",
+        baseline: str | None = None,
+        gae_lambda: float = 0.95,
+        normalize_advantages: bool = False,
+        optimizer: str = "adam",
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        fisher: str = "sampled",
+        damping: float = 1e-4,
+        max_kl: float | None = None,
+        value_ridge: float = 1e-6,
+        update: str = "batch",
+        seed: int | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        if not isinstance(env, VectorEnv):
+            raise TypeError(f"env must be a pgfast.VectorEnv (from pgfast.make), got "
+                            f"{type(env).__name__}")
+        kind, n_out, learn_std = _policy_kind(policy)
+        returns = _choice(returns, "returns", _RETURNS)
+        if baseline is None:
+            baseline = "none" if returns == "gae" else "mean"
+        baseline = _choice(baseline, "baseline", _BASELINES)
+        optimizer = _choice(optimizer, "optimizer", _OPTIMIZERS)
+        fisher = _choice(fisher, "fisher", ("sampled", "exact"))
+        update = _choice(update, "update", ("batch", "online"))
+        lr = check_real(lr, "lr")
+        if lr <= 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        gamma = check_real(gamma, "gamma")
+        if not 0 <= gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+        episodes_per_update = check_int(episodes_per_update, "episodes_per_update", minimum=1)
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair, got {betas!r}")
+        beta1, beta2 = (check_real(b, "betas") for b in betas)
+        if max_kl is not None:
+            max_kl = check_real(max_kl, "max_kl")
+            if max_kl <= 0:
+                raise ValueError(f"max_kl must be > 0, got {max_kl}")
+        self.seed = secrets.randbits(64) if seed is None else check_seed(seed)
+        threads = env.num_threads if num_threads is None else check_int(
+            num_threads, "num_threads", minimum=1, maximum=256)
+        self.env = env
+        self.policy = policy
+        self.settings: dict[str, Any] = {
+            "lr": lr, "gamma": gamma, "episodes_per_update": episodes_per_update,
+            "returns": returns, "baseline": baseline, "gae_lambda": gae_lambda,
+            "normalize_advantages": bool(normalize_advantages), "optimizer": optimizer,
+            "betas": (beta1, beta2), "eps": eps, "fisher": fisher, "damping": damping,
+            "max_kl": max_kl, "value_ridge": value_ridge, "update": update,
+            "seed": self.seed, "num_threads": threads,
+        }
+        self._engine = _core.Reinforce(
+            env._core, policy.features._core, kind, n_out, learn_std, lr, gamma,
+            episodes_per_update, returns, baseline, check_real(gae_lambda, "gae_lambda"),
+            bool(normalize_advantages), optimizer, beta1, beta2, check_real(eps, "eps"), fisher,
+            check_real(damping, "damping"), max_kl or 0.0, check_real(value_ridge, "value_ridge"),
+            update, self.seed, threads,
+        )
+        self.iterations_done = 0
+
+    def _log_std(self) -> np.ndarray | None:
+        return self.policy.log_std if isinstance(self.policy, LinearGaussian) else None
+
+    def step(self) -> dict[str, float]:
+        """One update of the policy's parameters; returns the iteration's statistics."""
+        stats = self._engine.iterate(self.policy.theta, self._log_std())
+        self.iterations_done += 1
+        return stats
+
+    def train(
+        self,
+        iterations: int,
+        progress: bool = False,
+        callback: Callable[[dict[str, float]], bool | None] | None = None,
+        target_return: float | None = None,
+    ) -> History:
+        """Run ``iterations`` updates; returns their :class:`History`.
+
+        Args:
+            progress: print a progress line to stderr.
+            callback: called with each iteration's statistics; returning True stops.
+            target_return: stop once an iteration's mean episode return reaches it.
+        """
+        iterations = check_int(iterations, "iterations", minimum=0)
+        rows: list[dict[str, float]] = []
+        start = time.perf_counter()
+        last_print = 0.0
+        for k in range(iterations):
+            stats = self.step()
+            stats["iteration"] = self.iterations_done
+            stats["wall_time"] = time.perf_counter() - start
+            rows.append(stats)
+            done = target_return is not None and stats["return_mean"] >= target_return
+            if callback is not None and callback(dict(stats)):
+                done = True
+            if progress and (stats["wall_time"] - last_print > 0.2 or done or k == iterations - 1):
+                last_print = stats["wall_time"]
+                print(f"\riteration {k + 1}/{iterations}  return {stats['return_mean']:.4g}  "
+                      f"steps {sum(r['env_steps'] for r in rows)}  "
+                      f"{stats['wall_time']:.2f}s", end="", file=sys.stderr, flush=True)
+            if done:
+                break
+        if progress:
+            print(file=sys.stderr)
+        return History(rows)
+
+    def gradient(self, episodes: int, return_stderr: bool = False) -> Any:
+        """Estimate the policy gradient from ``episodes`` episodes, without updating.
+
+        Returns an array shaped like ``policy.theta`` (for a Gaussian policy that
+        learns its std: a tuple ``(grad_theta, grad_log_std)``). With
+        ``return_stderr=True``, returns ``(gradient, standard_error)`` of the same
+        structure, the standard errors from the per-episode contributions.
+        """
+        episodes = check_int(episodes, "episodes", minimum=2)
+        mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)
+        shaped = (self._unflatten(mean), self._unflatten(stderr))
+        return shaped if return_stderr else shaped[0]
+
+    def _unflatten(self, flat: np.ndarray) -> Any:
+        theta = flat[: self.policy.theta.size].reshape(self.policy.theta.shape)
+        if isinstance(self.policy, LinearGaussian) and self.policy.learn_std:
+            return theta, flat[self.policy.theta.size:]
+        return theta
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (f"Reinforce({self.env.id}, {self.policy!r}, lr={s['lr']}, gamma={s['gamma']}, "
+                f"episodes_per_update={s['episodes_per_update']}, returns={s['returns']!r}, "
+                f"baseline={s['baseline']!r}, optimizer={s['optimizer']!r})")
+
+
+def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic: bool = True,
+             seed: int | None = None, return_lengths: bool = False) -> Any:
+    """Run ``episodes`` episodes of ``policy`` in ``env`` (in C++); returns each
+    episode's undiscounted return, shape ``(episodes,)`` (and lengths if asked).
+
+    ``deterministic=True`` takes the most probable action (the mean for a
+    Gaussian policy).
+
+    >>> import pgfast as pg
+    >>> env = pg.make("CartPole-v1", num_envs=4, seed=0)
+    >>> policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    >>> pg.evaluate(env, policy, episodes=3).shape
+    (3,)
+    """
+    if not isinstance(env, VectorEnv):
+        raise TypeError(f"env must be a pgfast.VectorEnv, got {type(env).__name__}")
+    kind, n_out, learn_std = _policy_kind(policy)
+    episodes = check_int(episodes, "episodes", minimum=1)
+    seed = secrets.randbits(64) if seed is None else check_seed(seed)
+    engine = _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
+                             1, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
+                             "sampled", 0.0, 0.0, 1e-6, "batch", seed, env.num_threads)
+    log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
+    returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
+    return (returns, lengths) if return_lengths else returns
