@@ -123,6 +123,22 @@ class PyReinforce {
     return py::make_tuple(vec(r.returns), lengths);
   }
 
+  py::array_t<double> fisher(const py::handle& theta, const py::handle& log_std,
+                             std::int64_t episodes) {
+    PyVecEnv::Guard guard(env_);
+    double* t = theta_ptr(theta);
+    double* s = log_std_ptr(log_std);
+    std::vector<double> f;
+    try {
+      py::gil_scoped_release nogil;
+      f = engine_->fisher(t, s, episodes);
+    } catch (const InterruptedError&) {
+      throw py::error_already_set();
+    }
+    const auto P = static_cast<py::ssize_t>(engine_->n_params());
+    return py::array_t<double>(std::vector<py::ssize_t>{P, P}, f.data());
+  }
+
   std::int64_t n_params() const { return engine_->n_params(); }
 
  private:
@@ -214,6 +230,8 @@ void bind_algorithms(py::module_& m) {
            "One update of theta (and log_std) in place; returns the iteration's statistics.")
       .def("gradient", &PyReinforce::gradient, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "(mean, stderr) of the gradient estimate, flat; no update.")
+      .def("fisher", &PyReinforce::fisher, py::arg("theta"), py::arg("log_std"),
+           py::arg("episodes"), "The Fisher matrix (n_params, n_params) of the natural step.")
       .def("evaluate", &PyReinforce::evaluate, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), py::arg("deterministic"), "(returns, lengths) per episode.");
 

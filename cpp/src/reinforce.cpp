@@ -82,6 +82,7 @@ struct EnvBuffer {
   std::vector<double> final_phi;  // per episode
   std::vector<EpisodeRecord> episodes;
   std::vector<double> obs, action;
+  double entropy_sum = 0.0;  // softmax: sum over this rollout's steps
   std::string error;
 
   void grow(std::int64_t F, std::int64_t K, std::int64_t D) {
@@ -217,6 +218,15 @@ class ReinforceEngine {
     return est;
   }
 
+  std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t m) {
+    require(m >= 1, "episodes must be >= 1, got ", m);
+    rollout(theta, log_std, m, false);
+    gather_order(m);
+    accumulate_fisher();
+    env_.require_reset_all();
+    return std::vector<double>(fisher_.data(), fisher_.data() + fisher_.size());
+  }
+
   EvaluationResult evaluate(const double* theta, const double* log_std, std::int64_t m,
                             bool deterministic) {
     require(m >= 1, "episodes must be >= 1, got ", m);
@@ -243,6 +253,7 @@ class ReinforceEngine {
       b.episodes.clear();
       b.final_phi.clear();
       b.error.clear();
+      b.entropy_sum = 0.0;
     }
     // Rounds of one episode per env, so that Ctrl-C is polled between them.
     const std::int64_t rounds = (m + n_envs - 1) / n_envs;
@@ -294,7 +305,7 @@ class ReinforceEngine {
       double* out = b.out.data() + row * K_;
       StepResult res;
       if (kind_ == PolicyKind::kSoftmax) {
-        softmax::probs(theta, phi, F_, K_, out);
+        b.entropy_sum += softmax::probs(theta, phi, F_, K_, out);
         const std::int64_t a = deterministic ? softmax::argmax(out, K_) : softmax::sample(out, K_, rng);
         b.act_i[static_cast<std::size_t>(row)] = a;
         res = env_.env_step(i, a, nullptr, obs);
@@ -711,14 +722,10 @@ class ReinforceEngine {
       s.return_max = std::max(s.return_max, e.undiscounted);
       len += static_cast<double>(e.length);
       s.env_steps += e.length;
-      if (kind_ == PolicyKind::kSoftmax) {
-        for (std::int64_t t = e.start; t < e.start + e.length; ++t) {
-          const double* p = b.out.data() + t * K_;
-          for (std::int64_t k = 0; k < K_; ++k)
-            if (p[k] > 0) ent -= p[k] * std::log(p[k]);
-        }
-      }
     }
+    // Summed per env, then over envs in index order: independent of threads.
+    const std::int64_t n_envs = std::min<std::int64_t>(env_.num_envs(), static_cast<std::int64_t>(m));
+    for (std::int64_t i = 0; i < n_envs; ++i) ent += bufs_[static_cast<std::size_t>(i)].entropy_sum;
     s.return_mean = sum / static_cast<double>(m);
     s.return_std = std::sqrt(std::max(sq / static_cast<double>(m) - s.return_mean * s.return_mean, 0.0));
     s.length_mean = len / static_cast<double>(m);
@@ -727,17 +734,26 @@ class ReinforceEngine {
     return s;
   }
 
-  // Mean over the batch's states of KL(old policy || new policy).
+  // Mean of KL(old policy || new policy) over the batch's states, on an
+  // evenly spaced sample of at most kKlStates of them (the statistic is a
+  // diagnostic; the full pass would cost as much as the rollout's policy).
   double mean_kl(const std::vector<double>& old_params, const double* theta,
                  const double* log_std) {
+    constexpr std::int64_t kKlStates = 1024;
+    std::int64_t rows = 0;
+    for (std::size_t j = 0; j < order_.size(); ++j) rows += rec_of(j).length;
+    const std::int64_t stride = std::max<std::int64_t>(1, rows / kKlStates);
+    std::int64_t counter = 0;
     double total = 0.0;
     std::int64_t n = 0;
-    std::vector<double> q(static_cast<std::size_t>(K_)), logp(static_cast<std::size_t>(K_));
+    std::vector<double> q(static_cast<std::size_t>(K_));
     const double* old_log_std = learn_std_ ? old_params.data() + F_ * K_ : log_std;
     for (std::size_t j = 0; j < order_.size(); ++j) {
       const EnvBuffer& b = buf_of(j);
       const EpisodeRecord& e = rec_of(j);
-      for (std::int64_t t = e.start; t < e.start + e.length; ++t, ++n) {
+      for (std::int64_t t = e.start; t < e.start + e.length; ++t) {
+        if (counter++ % stride != 0) continue;
+        ++n;
         const double* phi = b.phi.data() + t * F_;
         const double* p_old = b.out.data() + t * K_;
         if (kind_ == PolicyKind::kSoftmax) {
@@ -751,7 +767,6 @@ class ReinforceEngine {
         }
       }
     }
-    (void)logp;
     return n > 0 ? total / static_cast<double>(n) : 0.0;
   }
 
@@ -911,6 +926,16 @@ GradientEstimate Reinforce::gradient(const double* theta, const double* log_std,
   engine_->current_log_std_ = log_std;
   try {
     return engine_->gradient(theta, log_std, episodes);
+  } catch (const Interrupted&) {
+    throw InterruptedError();
+  }
+}
+
+std::vector<double> Reinforce::fisher(const double* theta, const double* log_std,
+                                     std::int64_t episodes) {
+  engine_->current_log_std_ = log_std;
+  try {
+    return engine_->fisher(theta, log_std, episodes);
   } catch (const Interrupted&) {
     throw InterruptedError();
   }

@@ -108,6 +108,9 @@ class Reinforce {
   // gradient or the new parameters are not finite.
   IterationStats iterate(double* theta, double* log_std);
   GradientEstimate gradient(const double* theta, const double* log_std, std::int64_t episodes);
+  // The Fisher matrix the natural step would use, (n_params x n_params)
+  // row-major, estimated from `episodes` episodes; no update.
+  std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t episodes);
   EvaluationResult evaluate(const double* theta, const double* log_std, std::int64_t episodes,
                             bool deterministic);
 

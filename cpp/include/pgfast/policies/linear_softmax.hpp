@@ -37,12 +37,27 @@ inline double log_softmax(double* z, std::int64_t A) {
   return lse;
 }
 
-// probs[a] = pi(a|s); also returns log pi in log_probs if not null.
-inline void probs(const double* theta, const double* phi, std::int64_t F, std::int64_t A,
-                  double* out) {
+// out[a] = pi(a|s); returns the entropy -sum_a pi log pi. One exp per
+// action and a single log, as the engine calls it on every step:
+// H = log S - sum_a pi_a (z_a - m), S = sum_a exp(z_a - m), m = max z.
+inline double probs(const double* theta, const double* phi, std::int64_t F, std::int64_t A,
+                    double* out) {
   logits(theta, phi, F, A, out);
-  log_softmax(out, A);
-  for (std::int64_t a = 0; a < A; ++a) out[a] = std::exp(out[a]);
+  double m = out[0];
+  for (std::int64_t a = 1; a < A; ++a) m = out[a] > m ? out[a] : m;
+  double sum = 0.0;
+  for (std::int64_t a = 0; a < A; ++a) {
+    out[a] -= m;  // z_a - m <= 0
+    sum += std::exp(out[a]);
+  }
+  const double inv = 1.0 / sum;
+  double mean_shifted = 0.0;
+  for (std::int64_t a = 0; a < A; ++a) {
+    const double shifted = out[a];
+    out[a] = std::exp(shifted) * inv;
+    mean_shifted += out[a] * shifted;
+  }
+  return std::log(sum) - mean_shifted;
 }
 
 // Inverse-CDF sampling from probabilities that sum to 1 up to rounding.
