@@ -19,6 +19,12 @@ inline constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
 
 inline void mean(const double* theta, const double* phi, std::int64_t F, std::int64_t D,
                  double* mu) {
+  if (D == 1) {  // the common case, with the accumulator in a register
+    double acc = 0.0;
+    for (std::int64_t f = 0; f < F; ++f) acc += phi[f] * theta[f];
+    mu[0] = acc;
+    return;
+  }
   for (std::int64_t d = 0; d < D; ++d) mu[d] = 0.0;
   for (std::int64_t f = 0; f < F; ++f) {
     const double x = phi[f];
