@@ -265,6 +265,14 @@ class Reinforce:
         shaped = (self._unflatten(mean), self._unflatten(stderr))
         return shaped if return_stderr else shaped[0]
 
+    def fisher(self, episodes: int) -> np.ndarray:
+        """The Fisher matrix the natural step uses (``fisher="sampled"`` or
+        ``"exact"``), estimated from ``episodes`` episodes without updating:
+        ``(1/m) sum_i sum_t gamma^t s_t s_t^T`` over the flat parameters
+        (``theta.ravel()``, then ``log_std`` if learned)."""
+        episodes = check_int(episodes, "episodes", minimum=1)
+        return self._engine.fisher(self.policy.theta, self._log_std(), episodes)
+
     def _unflatten(self, flat: np.ndarray) -> Any:
         theta = flat[: self.policy.theta.size].reshape(self.policy.theta.shape)
         if isinstance(self.policy, LinearGaussian) and self.policy.learn_std:
