@@ -37,3 +37,19 @@ def test_bad_usage_exits_2_with_a_message():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "pgfast: error: num_envs must be >= 1, got 0"
     assert "Traceback" not in result.stderr
+
+
+def test_train_cartpole_with_no_options_solves_it():
+    result = run("train", "CartPole-v1")
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("CartPole-v1:")
+    mean_return = float(summary.split("mean return ")[1].split()[0])
+    assert mean_return >= 475, summary
+
+
+def test_train_unknown_env_exits_2_without_traceback():
+    result = run("train", "NoSuchEnv-v0")
+    assert result.returncode == 2
+    assert "unknown environment id 'NoSuchEnv-v0'" in result.stderr
+    assert "Traceback" not in result.stderr
