@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-MODULES = ["pgfast", "pgfast.envs", "pgfast.mdp"]
+MODULES = ["pgfast", "pgfast.envs", "pgfast.mdp", "pgfast.features", "pgfast.policies",
+           "pgfast.algorithms", "pgfast.exact"]
 
 
 @pytest.mark.parametrize("name", MODULES)

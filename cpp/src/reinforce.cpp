@@ -214,6 +214,9 @@ class ReinforceEngine {
     accumulate_gradient(&est.stderr_);
     est.mean = grad_;
     est.episodes = m;
+    // As after an update, the value baseline of the next call is fitted on
+    // this batch.
+    if (uses_value()) fit_value();
     env_.require_reset_all();
     return est;
   }

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pgfast import features
+from pgfast import exact, features
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, evaluate
 from pgfast.envs import LQREnv, VectorEnv, list_envs, make
@@ -26,6 +26,7 @@ __all__ = [
     "VectorEnv",
     "__version__",
     "evaluate",
+    "exact",
     "features",
     "list_envs",
     "make",

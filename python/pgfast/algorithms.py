@@ -259,6 +259,8 @@ class Reinforce:
         learns its std: a tuple ``(grad_theta, grad_log_std)``). With
         ``return_stderr=True``, returns ``(gradient, standard_error)`` of the same
         structure, the standard errors from the per-episode contributions.
+        With ``baseline="value"`` (or GAE) the value is fitted on this call's
+        episodes for the next call, as after an update.
         """
         episodes = check_int(episodes, "episodes", minimum=2)
         mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)

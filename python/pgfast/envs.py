@@ -347,6 +347,9 @@ def make(
 def _make_tabular(mdp: TabularMDP, num_envs: int, seed: int, num_threads: int,
                   max_episode_steps: int | None) -> VectorEnv:
     steps = max_episode_steps if max_episode_steps is not None else mdp.max_episode_steps
+    if steps != mdp.max_episode_steps:
+        # env.mdp must describe the env as stepped (pg.exact reads its time limit).
+        mdp = TabularMDP(mdp.P, mdp.R, mdp.initial, mdp.terminal, steps, name=mdp.name)
     core = _core.make_tabular(mdp.P, mdp.R, mdp.initial, mdp.terminal, steps or 0, mdp.name,
                               num_envs, seed, num_threads)
     return VectorEnv(core, mdp=mdp)
