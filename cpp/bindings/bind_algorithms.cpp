@@ -177,8 +177,8 @@ void bind_algorithms(py::module_& m) {
                        const std::string& baseline, double gae_lambda, bool normalize_advantages,
                        const std::string& optimizer, double adam_beta1, double adam_beta2,
                        double adam_eps, const std::string& fisher, double damping, double max_kl,
-                       double value_ridge, const std::string& update, std::uint64_t seed,
-                       int num_threads) {
+                       double value_ridge, bool bootstrap_truncated, const std::string& update,
+                       std::uint64_t seed, int num_threads) {
              if (!py::isinstance<PyVecEnv>(env))
                throw py::type_error("env must be a pgfast._core.VecEnv");
              if (!features) throw py::type_error("features must not be None");
@@ -212,6 +212,7 @@ void bind_algorithms(py::module_& m) {
              c.damping = damping;
              c.max_kl = max_kl;
              c.value_ridge = value_ridge;
+             c.bootstrap_truncated = bootstrap_truncated;
              c.online = parse_choice<bool>(update, "update", {{"batch", false}, {"online", true}});
              c.seed = seed;
              c.num_threads = num_threads;
@@ -223,7 +224,8 @@ void bind_algorithms(py::module_& m) {
            py::arg("returns"), py::arg("baseline"), py::arg("gae_lambda"),
            py::arg("normalize_advantages"), py::arg("optimizer"), py::arg("adam_beta1"),
            py::arg("adam_beta2"), py::arg("adam_eps"), py::arg("fisher"), py::arg("damping"),
-           py::arg("max_kl"), py::arg("value_ridge"), py::arg("update"), py::arg("seed"),
+           py::arg("max_kl"), py::arg("value_ridge"), py::arg("bootstrap_truncated"),
+           py::arg("update"), py::arg("seed"),
            py::arg("num_threads"))
       .def_property_readonly("n_params", &PyReinforce::n_params)
       .def("iterate", &PyReinforce::iterate, py::arg("theta"), py::arg("log_std"),

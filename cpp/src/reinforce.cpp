@@ -369,7 +369,7 @@ class ReinforceEngine {
 
   void compute_psi_and_baseline() {
     const double gamma = cfg_.gamma;
-    const bool bootstrap_ok = uses_value() && has_value_;
+    const bool bootstrap_ok = uses_value() && has_value_ && cfg_.bootstrap_truncated;
     std::int64_t longest = 0;
     for (std::size_t j = 0; j < order_.size(); ++j) {
       EnvBuffer& b = buf_of(j);

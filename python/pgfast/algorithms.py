@@ -120,7 +120,10 @@ class Reinforce:
             every episode (baseline ``"none"`` or ``"mean"``, a running mean of past returns).
 
     Truncated episodes bootstrap from ``V`` when a value is fitted (``"value"``,
-    ``"gae"``); terminated ones never do.
+    ``"gae"``) and ``bootstrap_truncated`` is True (the default: a time limit
+    is usually not part of the task); terminated ones never do. With
+    ``bootstrap_truncated=False`` the estimate targets the time-limited
+    objective itself, which ``pg.exact`` computes.
 
     Args (continued):
         seed: seed of the policy's sampling streams (random if None).
@@ -155,6 +158,7 @@ class Reinforce:
         damping: float = 1e-4,
         max_kl: float | None = None,
         value_ridge: float = 1e-6,
+        bootstrap_truncated: bool = True,
         update: str = "batch",
         seed: int | None = None,
         num_threads: int | None = None,
@@ -194,7 +198,8 @@ class Reinforce:
             "returns": returns, "baseline": baseline, "gae_lambda": gae_lambda,
             "normalize_advantages": bool(normalize_advantages), "optimizer": optimizer,
             "betas": (beta1, beta2), "eps": eps, "fisher": fisher, "damping": damping,
-            "max_kl": max_kl, "value_ridge": value_ridge, "update": update,
+            "max_kl": max_kl, "value_ridge": value_ridge,
+            "bootstrap_truncated": bool(bootstrap_truncated), "update": update,
             "seed": self.seed, "num_threads": threads,
         }
         self._engine = _core.Reinforce(
@@ -202,7 +207,7 @@ class Reinforce:
             episodes_per_update, returns, baseline, check_real(gae_lambda, "gae_lambda"),
             bool(normalize_advantages), optimizer, beta1, beta2, check_real(eps, "eps"), fisher,
             check_real(damping, "damping"), max_kl or 0.0, check_real(value_ridge, "value_ridge"),
-            update, self.seed, threads,
+            bool(bootstrap_truncated), update, self.seed, threads,
         )
         self.iterations_done = 0
 
@@ -309,7 +314,7 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     engine = _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
                              1, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
-                             "sampled", 0.0, 0.0, 1e-6, "batch", seed, env.num_threads)
+                             "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
     return (returns, lengths) if return_lengths else returns

@@ -50,6 +50,10 @@ struct ReinforceConfig {
   double damping = 1e-4;  // added to the Fisher diagonal, relative to its mean diagonal
   double max_kl = 0.0;    // > 0: natural step alpha = sqrt(2 max_kl / g'F^-1 g)
   double value_ridge = 1e-6;
+  // With a fitted value, a truncated episode's returns continue with
+  // gamma^(T-t) V(s_T) (the time limit is not part of the task). Off, the
+  // estimate targets the time-limited objective exactly.
+  bool bootstrap_truncated = true;
   bool online = false;  // Williams' form: one update per episode
   std::uint64_t seed = 0;
   int num_threads = 1;
