@@ -173,7 +173,8 @@ void bind_algorithms(py::module_& m) {
   py::class_<PyReinforce>(m, "Reinforce", "The policy-gradient engine (see pgfast.Reinforce).")
       .def(py::init([](py::object env, std::shared_ptr<FeatureMap> features,
                        const std::string& policy, std::int64_t n_out, bool learn_std, double lr,
-                       double gamma, std::int64_t episodes_per_update, const std::string& returns,
+                       double gamma, std::int64_t episodes_per_update,
+                       std::int64_t steps_per_update, const std::string& returns,
                        const std::string& baseline, double gae_lambda, bool normalize_advantages,
                        const std::string& optimizer, double adam_beta1, double adam_beta2,
                        double adam_eps, const std::string& fisher, double damping, double max_kl,
@@ -186,6 +187,7 @@ void bind_algorithms(py::module_& m) {
              c.lr = lr;
              c.gamma = gamma;
              c.episodes_per_update = episodes_per_update;
+             c.steps_per_update = steps_per_update;
              c.returns = parse_choice<Returns>(returns, "returns",
                                                {{"total", Returns::kTotal},
                                                 {"reward_to_go", Returns::kRewardToGo},
@@ -221,6 +223,7 @@ void bind_algorithms(py::module_& m) {
            }),
            py::arg("env"), py::arg("features"), py::arg("policy"), py::arg("n_out"),
            py::arg("learn_std"), py::arg("lr"), py::arg("gamma"), py::arg("episodes_per_update"),
+           py::arg("steps_per_update"),
            py::arg("returns"), py::arg("baseline"), py::arg("gae_lambda"),
            py::arg("normalize_advantages"), py::arg("optimizer"), py::arg("adam_beta1"),
            py::arg("adam_beta2"), py::arg("adam_eps"), py::arg("fisher"), py::arg("damping"),

@@ -31,6 +31,9 @@ void ReinforceConfig::validate() const {
           gamma);
   require(episodes_per_update >= 1, "episodes_per_update must be >= 1, got ",
           episodes_per_update);
+  require(steps_per_update >= 0, "steps_per_update must be >= 0 (0: use episodes_per_update), got ",
+          steps_per_update);
+  require(!(online && steps_per_update > 0), "update='online' counts episodes, not steps");
   require(std::isfinite(gae_lambda) && gae_lambda >= 0 && gae_lambda <= 1,
           "gae_lambda must be in [0, 1], got ", gae_lambda);
   require(std::isfinite(adam_beta1) && adam_beta1 >= 0 && adam_beta1 < 1,
@@ -168,8 +171,12 @@ class ReinforceEngine {
     (void)wall_start;
     if (cfg_.online) return iterate_online(theta, log_std);
     const std::int64_t m = cfg_.episodes_per_update;
-    rollout(theta, log_std, m, false);
-    gather_order(m);
+    const std::int64_t quota =
+        cfg_.steps_per_update > 0
+            ? (cfg_.steps_per_update + env_.num_envs() - 1) / env_.num_envs()
+            : 0;
+    rollout(theta, log_std, m, false, quota);
+    gather_order();
     compute_psi_and_baseline();
     std::vector<double>& g = grad_;
     accumulate_gradient(nullptr);
@@ -207,7 +214,7 @@ class ReinforceEngine {
   GradientEstimate gradient(const double* theta, const double* log_std, std::int64_t m) {
     require(m >= 2, "episodes must be >= 2 (standard errors need two), got ", m);
     rollout(theta, log_std, m, false);
-    gather_order(m);
+    gather_order();
     compute_psi_and_baseline();
     GradientEstimate est;
     est.stderr_.assign(static_cast<std::size_t>(P_), 0.0);
@@ -224,7 +231,7 @@ class ReinforceEngine {
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t m) {
     require(m >= 1, "episodes must be >= 1, got ", m);
     rollout(theta, log_std, m, false);
-    gather_order(m);
+    gather_order();
     accumulate_fisher();
     env_.require_reset_all();
     return std::vector<double>(fisher_.data(), fisher_.data() + fisher_.size());
@@ -234,7 +241,7 @@ class ReinforceEngine {
                             bool deterministic) {
     require(m >= 1, "episodes must be >= 1, got ", m);
     rollout(theta, log_std, m, deterministic);
-    gather_order(m);
+    gather_order();
     EvaluationResult result;
     for (const auto& [env, k] : order_) {
       const EpisodeRecord& e = bufs_[static_cast<std::size_t>(env)].episodes[static_cast<std::size_t>(k)];
@@ -248,8 +255,15 @@ class ReinforceEngine {
  private:
   // ---- rollouts ----------------------------------------------------------
 
-  void rollout(const double* theta, const double* log_std, std::int64_t m, bool deterministic) {
-    const std::int64_t n_envs = std::min<std::int64_t>(env_.num_envs(), m);
+  // Episode mode (steps_quota == 0): m episodes, env i running episodes
+  // i, i + N, ... Step mode: every env runs whole episodes until it has at
+  // least steps_quota steps. Either way each env's episodes depend only on
+  // its own streams, and rounds of one episode per env let Ctrl-C be polled.
+  void rollout(const double* theta, const double* log_std, std::int64_t m, bool deterministic,
+               std::int64_t steps_quota = 0) {
+    const std::int64_t n_envs =
+        steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), m);
+    used_envs_ = n_envs;
     for (std::int64_t i = 0; i < n_envs; ++i) {
       auto& b = bufs_[static_cast<std::size_t>(i)];
       b.rows = 0;
@@ -258,15 +272,20 @@ class ReinforceEngine {
       b.error.clear();
       b.entropy_sum = 0.0;
     }
-    // Rounds of one episode per env, so that Ctrl-C is polled between them.
-    const std::int64_t rounds = (m + n_envs - 1) / n_envs;
+    auto wants_more = [&](std::int64_t i, std::int64_t round) {
+      const auto& b = bufs_[static_cast<std::size_t>(i)];
+      return steps_quota > 0 ? b.rows < steps_quota : round * n_envs + i < m;
+    };
     auto last_poll = std::chrono::steady_clock::now();
-    for (std::int64_t r = 0; r < rounds; ++r) {
-      const std::int64_t active = std::min<std::int64_t>(n_envs, m - r * n_envs);
+    for (std::int64_t r = 0;; ++r) {
+      std::int64_t active = 0;  // envs [0, active) may run this round
+      for (std::int64_t i = 0; i < n_envs; ++i)
+        if (wants_more(i, r)) active = i + 1;
+      if (active == 0) break;
       auto work = [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
           auto& b = bufs_[static_cast<std::size_t>(i)];
-          if (!b.error.empty()) continue;
+          if (!b.error.empty() || !wants_more(i, r)) continue;
           try {
             run_episode(i, b, theta, log_std, deterministic);
           } catch (const std::exception& ex) {
@@ -345,11 +364,17 @@ class ReinforceEngine {
     }
   }
 
-  // order_[j] = (env, k): batch episode j is the k-th episode of env j % N.
-  void gather_order(std::int64_t m) {
-    const std::int64_t n_envs = std::min<std::int64_t>(env_.num_envs(), m);
+  // order_[j] = (env, k): the batch's episodes round by round, env by env
+  // (in episode mode, episode j is the k-th episode of env j % N).
+  void gather_order() {
     order_.clear();
-    for (std::int64_t j = 0; j < m; ++j) order_.emplace_back(j % n_envs, j / n_envs);
+    std::size_t most = 0;
+    for (std::int64_t i = 0; i < used_envs_; ++i)
+      most = std::max(most, bufs_[static_cast<std::size_t>(i)].episodes.size());
+    for (std::size_t k = 0; k < most; ++k)
+      for (std::int64_t i = 0; i < used_envs_; ++i)
+        if (k < bufs_[static_cast<std::size_t>(i)].episodes.size())
+          order_.emplace_back(i, static_cast<std::int64_t>(k));
   }
 
   EnvBuffer& buf_of(std::size_t j) { return bufs_[static_cast<std::size_t>(order_[j].first)]; }
@@ -727,8 +752,7 @@ class ReinforceEngine {
       s.env_steps += e.length;
     }
     // Summed per env, then over envs in index order: independent of threads.
-    const std::int64_t n_envs = std::min<std::int64_t>(env_.num_envs(), static_cast<std::int64_t>(m));
-    for (std::int64_t i = 0; i < n_envs; ++i) ent += bufs_[static_cast<std::size_t>(i)].entropy_sum;
+    for (std::int64_t i = 0; i < used_envs_; ++i) ent += bufs_[static_cast<std::size_t>(i)].entropy_sum;
     s.return_mean = sum / static_cast<double>(m);
     s.return_std = std::sqrt(std::max(sq / static_cast<double>(m) - s.return_mean * s.return_mean, 0.0));
     s.length_mean = len / static_cast<double>(m);
@@ -788,9 +812,14 @@ class ReinforceEngine {
       b.rows = 0;
       b.episodes.clear();
       b.final_phi.clear();
+      b.entropy_sum = 0.0;
       current_log_std_ = log_std;
       run_episode(i, b, theta, log_std, false);
       order_.assign(1, {i, 0});
+      // batch_stats sums the entropy of envs [0, used_envs_): only env i ran.
+      for (std::int64_t k = 0; k < n_envs; ++k)
+        if (k != i) bufs_[static_cast<std::size_t>(k)].entropy_sum = 0.0;
+      used_envs_ = std::min<std::int64_t>(n_envs, m);
       const EpisodeRecord& e = b.episodes[0];
       // Baseline: running mean of the previous episodes' Psi (independent of
       // this episode, so unbiased).
@@ -896,6 +925,7 @@ class ReinforceEngine {
   std::unique_ptr<ThreadPool> pool_;
   std::function<bool()> should_stop_;
   std::vector<std::pair<std::int64_t, std::int64_t>> order_;
+  std::int64_t used_envs_ = 0;  // envs [0, used_envs_) took part in the last rollout
   std::vector<double> grad_, adv_, ones_, time_sum_, time_count_;
   RowMatrix W_, fisher_, scaled_, block_, scores_, score_sums_;
   std::vector<double> value_w_;

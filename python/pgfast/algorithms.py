@@ -95,6 +95,10 @@ class Reinforce:
         lr: step size (of the natural step too, unless ``max_kl`` is set).
         gamma: discount in ``[0, 1]``.
         episodes_per_update: episodes per gradient estimate ``m``.
+        steps_per_update: instead, collect at least this many steps: each of
+            the ``N`` envs runs whole episodes until it has ``ceil(steps / N)``
+            steps. (``m`` then varies; dividing by a random ``m`` makes the
+            estimate slightly biased, by O(1/m).)
         returns: ``"total"`` (``Psi_t = R(tau) = sum_k gamma^k r_k``, the plain
             likelihood-ratio estimator); ``"reward_to_go"`` (``G_t = sum_{k>=t}
             gamma^(k-t) r_k``, the common convention, biased for ``gamma < 1``);
@@ -147,6 +151,7 @@ class Reinforce:
         gamma: float = 0.99,
         episodes_per_update: int = 32,
         *,
+        steps_per_update: int | None = None,
         returns: str = "reward_to_go",
         baseline: str | None = None,
         gae_lambda: float = 0.95,
@@ -181,6 +186,8 @@ class Reinforce:
         if not 0 <= gamma <= 1:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
         episodes_per_update = check_int(episodes_per_update, "episodes_per_update", minimum=1)
+        steps = 0 if steps_per_update is None else check_int(
+            steps_per_update, "steps_per_update", minimum=1)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair, got {betas!r}")
         beta1, beta2 = (check_real(b, "betas") for b in betas)
@@ -195,6 +202,7 @@ class Reinforce:
         self.policy = policy
         self.settings: dict[str, Any] = {
             "lr": lr, "gamma": gamma, "episodes_per_update": episodes_per_update,
+            "steps_per_update": steps_per_update,
             "returns": returns, "baseline": baseline, "gae_lambda": gae_lambda,
             "normalize_advantages": bool(normalize_advantages), "optimizer": optimizer,
             "betas": (beta1, beta2), "eps": eps, "fisher": fisher, "damping": damping,
@@ -204,7 +212,7 @@ class Reinforce:
         }
         self._engine = _core.Reinforce(
             env._core, policy.features._core, kind, n_out, learn_std, lr, gamma,
-            episodes_per_update, returns, baseline, check_real(gae_lambda, "gae_lambda"),
+            episodes_per_update, steps, returns, baseline, check_real(gae_lambda, "gae_lambda"),
             bool(normalize_advantages), optimizer, beta1, beta2, check_real(eps, "eps"), fisher,
             check_real(damping, "damping"), max_kl or 0.0, check_real(value_ridge, "value_ridge"),
             bool(bootstrap_truncated), update, self.seed, threads,
@@ -313,7 +321,7 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     episodes = check_int(episodes, "episodes", minimum=1)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     engine = _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
-                             1, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
+                             1, 0, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
                              "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))

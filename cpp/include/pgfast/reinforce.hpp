@@ -38,6 +38,9 @@ struct ReinforceConfig {
   double lr = 0.05;
   double gamma = 0.99;
   std::int64_t episodes_per_update = 32;
+  // > 0: instead of episodes_per_update, each of the N envs runs whole
+  // episodes until it has ceil(steps_per_update / N) steps.
+  std::int64_t steps_per_update = 0;
   Returns returns = Returns::kRewardToGo;
   Baseline baseline = Baseline::kMean;
   double gae_lambda = 0.95;
