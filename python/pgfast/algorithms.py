@@ -119,7 +119,10 @@ class Reinforce:
         fisher: ``"sampled"`` (mean of ``sum_t gamma^t s_t s_t^T``) or ``"exact"``
             (the same with the expectation over the softmax's actions taken exactly).
         damping: added to the Fisher diagonal before the solve.
-        max_kl: if set, the natural step is ``sqrt(2 max_kl / g^T F^-1 g)`` (a trust region).
+        max_kl: if set, the natural step is ``sqrt(2 max_kl / g^T F^-1 g)`` (a trust
+            region). ``F`` sums over an episode's steps, so ``max_kl`` bounds the
+            KL divergence of whole-episode action distributions; the ``kl`` of
+            the history is a per-state average, smaller by about the episode length.
         update: ``"batch"``, or ``"online"`` for Williams' form: an update after
             every episode (baseline ``"none"`` or ``"mean"``, a running mean of past returns).
 
