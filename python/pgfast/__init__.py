@@ -13,6 +13,7 @@ from pgfast import exact, features
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, evaluate
 from pgfast.envs import LQREnv, VectorEnv, list_envs, make
+from pgfast.io import load_policy
 from pgfast.mdp import TabularMDP
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
@@ -29,5 +30,6 @@ __all__ = [
     "exact",
     "features",
     "list_envs",
+    "load_policy",
     "make",
 ]

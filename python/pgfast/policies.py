@@ -14,6 +14,7 @@ import numpy as np
 from pgfast import _core
 from pgfast._validation import as_float_array, check_finite, check_int
 from pgfast.features import FeatureMap
+from pgfast.io import save_policy
 
 __all__ = ["LinearGaussian", "LinearSoftmax"]
 
@@ -57,6 +58,8 @@ class LinearSoftmax:
         self.n_actions = check_int(n_actions, "n_actions", minimum=1)
         shape = (features.n_features, self.n_actions)
         self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
+        #: The JSON metadata of the file it was loaded from (empty otherwise).
+        self.metadata: dict[str, Any] = {}
 
     @property
     def theta(self) -> np.ndarray:
@@ -105,6 +108,11 @@ class LinearSoftmax:
         return _core.softmax_act(self.features._core, self._theta, obs, bool(deterministic),
                                  _seed_from(rng))
 
+    def save(self, path: Any, env: Any = None) -> None:
+        """Write the policy to ``path`` (``.npz``; see :func:`pgfast.load_policy`).
+        Pass the env to record its id and spaces, which loading can then check."""
+        save_policy(self, path, env)
+
     def __repr__(self) -> str:
         return f"LinearSoftmax({self.features!r}, n_actions={self.n_actions})"
 
@@ -139,6 +147,8 @@ class LinearGaussian:
             ls = np.full(self.action_dim, float(ls))
         self._log_std = _param_array(ls, (self.action_dim,), "log_std")
         self.learn_std = bool(learn_std)
+        #: The JSON metadata of the file it was loaded from (empty otherwise).
+        self.metadata: dict[str, Any] = {}
 
     @property
     def theta(self) -> np.ndarray:
@@ -188,6 +198,11 @@ class LinearGaussian:
         """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``."""
         return _core.gaussian_act(self.features._core, self._theta, self._log_std, obs,
                                   bool(deterministic), _seed_from(rng))
+
+    def save(self, path: Any, env: Any = None) -> None:
+        """Write the policy to ``path`` (``.npz``; see :func:`pgfast.load_policy`).
+        Pass the env to record its id and spaces, which loading can then check."""
+        save_policy(self, path, env)
 
     def __repr__(self) -> str:
         return (f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "
