@@ -123,6 +123,41 @@ class PyReinforce {
     return py::make_tuple(vec(r.returns), lengths);
   }
 
+  py::dict rollout(const py::handle& theta, const py::handle& log_std, std::int64_t episodes,
+                   std::int64_t steps, bool deterministic) {
+    PyVecEnv::Guard guard(env_);
+    double* t = theta_ptr(theta);
+    double* s = log_std_ptr(log_std);
+    RolloutData r;
+    try {
+      py::gil_scoped_release nogil;
+      r = engine_->rollout(t, s, episodes, steps, deterministic);
+    } catch (const InterruptedError&) {
+      throw py::error_already_set();
+    }
+    const auto rows = static_cast<py::ssize_t>(r.rows);
+    const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
+    py::dict d;
+    d["observations"] = py::array_t<double>(std::vector<py::ssize_t>{rows, n_obs}, r.obs.data());
+    if (kind_ == PolicyKind::kSoftmax) {
+      d["actions"] = py::array_t<std::int64_t>(rows, r.actions_i.data());
+    } else {
+      d["actions"] = py::array_t<double>(
+          std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(n_out_)}, r.actions_c.data());
+    }
+    d["rewards"] = py::array_t<double>(rows, r.rewards.data());
+    py::array_t<bool> term(rows), trunc(rows);
+    for (py::ssize_t k = 0; k < rows; ++k) {
+      term.mutable_data()[k] = r.terminated[static_cast<std::size_t>(k)] != 0;
+      trunc.mutable_data()[k] = r.truncated[static_cast<std::size_t>(k)] != 0;
+    }
+    d["terminated"] = term;
+    d["truncated"] = trunc;
+    d["log_probs"] = py::array_t<double>(rows, r.log_probs.data());
+    d["episode_ids"] = py::array_t<std::int64_t>(rows, r.episode.data());
+    return d;
+  }
+
   py::array_t<double> fisher(const py::handle& theta, const py::handle& log_std,
                              std::int64_t episodes) {
     PyVecEnv::Guard guard(env_);
@@ -235,6 +270,9 @@ void bind_algorithms(py::module_& m) {
            "One update of theta (and log_std) in place; returns the iteration's statistics.")
       .def("gradient", &PyReinforce::gradient, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "(mean, stderr) of the gradient estimate, flat; no update.")
+      .def("rollout", &PyReinforce::rollout, py::arg("theta"), py::arg("log_std"),
+           py::arg("episodes"), py::arg("steps"), py::arg("deterministic"),
+           "Per-step arrays of a batch of episodes (no update).")
       .def("fisher", &PyReinforce::fisher, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "The Fisher matrix (n_params, n_params) of the natural step.")
       .def("evaluate", &PyReinforce::evaluate, py::arg("theta"), py::arg("log_std"),

@@ -85,6 +85,7 @@ struct EnvBuffer {
   std::vector<double> final_phi;  // per episode
   std::vector<EpisodeRecord> episodes;
   std::vector<double> obs, action;
+  std::vector<double> obs_rows;  // rows x obs_size, only when recording (rollout())
   double entropy_sum = 0.0;  // softmax: sum over this rollout's steps
   std::string error;
 
@@ -228,6 +229,53 @@ class ReinforceEngine {
     return est;
   }
 
+  RolloutData collect(const double* theta, const double* log_std, std::int64_t episodes,
+                      std::int64_t steps, bool deterministic) {
+    require(episodes > 0 || steps > 0, "give episodes or steps (> 0)");
+    const std::int64_t quota = steps > 0 ? (steps + env_.num_envs() - 1) / env_.num_envs() : 0;
+    record_obs_ = true;
+    try {
+      rollout(theta, log_std, episodes, deterministic, quota);
+    } catch (...) {
+      record_obs_ = false;
+      throw;
+    }
+    record_obs_ = false;
+    gather_order();
+    RolloutData out;
+    const std::int64_t n_obs = env_.obs_size();
+    std::int64_t rows = 0;
+    for (std::size_t j = 0; j < order_.size(); ++j) rows += rec_of(j).length;
+    out.rows = rows;
+    out.obs.reserve(static_cast<std::size_t>(rows * n_obs));
+    for (std::size_t j = 0; j < order_.size(); ++j) {
+      const EnvBuffer& b = buf_of(j);
+      const EpisodeRecord& e = rec_of(j);
+      for (std::int64_t t = e.start; t < e.start + e.length; ++t) {
+        const auto k = static_cast<std::size_t>(t);
+        out.obs.insert(out.obs.end(), b.obs_rows.begin() + t * n_obs,
+                       b.obs_rows.begin() + (t + 1) * n_obs);
+        out.rewards.push_back(b.reward[k]);
+        const bool last = t == e.start + e.length - 1;
+        out.terminated.push_back(last && e.terminated);
+        out.truncated.push_back(last && e.truncated);
+        out.episode.push_back(static_cast<std::int64_t>(j));
+        if (kind_ == PolicyKind::kSoftmax) {
+          const std::int64_t a = b.act_i[k];
+          out.actions_i.push_back(a);
+          const double p = b.out[k * static_cast<std::size_t>(K_) + static_cast<std::size_t>(a)];
+          out.log_probs.push_back(std::log(p));
+        } else {
+          const double* a = b.act_c.data() + t * D_;
+          out.actions_c.insert(out.actions_c.end(), a, a + D_);
+          out.log_probs.push_back(gaussian::log_prob(a, b.out.data() + t * K_, log_std, D_));
+        }
+      }
+    }
+    env_.require_reset_all();
+    return out;
+  }
+
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t m) {
     require(m >= 1, "episodes must be >= 1, got ", m);
     rollout(theta, log_std, m, false);
@@ -322,6 +370,12 @@ class ReinforceEngine {
     for (std::int64_t t = 0;; ++t) {
       if (b.rows == b.cap) b.grow(F_, K_, std::max<std::int64_t>(D_, 1));
       const std::int64_t row = b.rows;
+      if (record_obs_) {
+        const auto n = static_cast<std::size_t>(env_.obs_size());
+        if (b.obs_rows.size() < static_cast<std::size_t>(b.cap) * n)
+          b.obs_rows.resize(static_cast<std::size_t>(b.cap) * n);
+        std::copy(obs, obs + n, b.obs_rows.data() + static_cast<std::size_t>(row) * n);
+      }
       double* phi = b.phi.data() + row * F_;
       features_->compute(obs, phi);
       double* out = b.out.data() + row * K_;
@@ -346,7 +400,7 @@ class ReinforceEngine {
       rec.undiscounted += res.reward;
       ++b.rows;
       const std::int64_t steps = t + 1;
-      const bool truncated = max_steps_ > 0 && steps >= max_steps_;
+      const bool truncated = res.truncated || (max_steps_ > 0 && steps >= max_steps_);
       if (res.terminated || truncated) {
         rec.length = steps;
         rec.terminated = res.terminated;
@@ -926,6 +980,7 @@ class ReinforceEngine {
   std::function<bool()> should_stop_;
   std::vector<std::pair<std::int64_t, std::int64_t>> order_;
   std::int64_t used_envs_ = 0;  // envs [0, used_envs_) took part in the last rollout
+  bool record_obs_ = false;
   std::vector<double> grad_, adv_, ones_, time_sum_, time_count_;
   RowMatrix W_, fisher_, scaled_, block_, scores_, score_sums_;
   std::vector<double> value_w_;
@@ -959,6 +1014,16 @@ GradientEstimate Reinforce::gradient(const double* theta, const double* log_std,
   engine_->current_log_std_ = log_std;
   try {
     return engine_->gradient(theta, log_std, episodes);
+  } catch (const Interrupted&) {
+    throw InterruptedError();
+  }
+}
+
+RolloutData Reinforce::rollout(const double* theta, const double* log_std, std::int64_t episodes,
+                               std::int64_t steps, bool deterministic) {
+  engine_->current_log_std_ = log_std;
+  try {
+    return engine_->collect(theta, log_std, episodes, steps, deterministic);
   } catch (const Interrupted&) {
     throw InterruptedError();
   }

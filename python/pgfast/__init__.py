@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from pgfast import exact, features
 from pgfast._core import __version__
-from pgfast.algorithms import History, Reinforce, evaluate
-from pgfast.envs import LQREnv, VectorEnv, list_envs, make
+from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
+from pgfast.envs import GymnasiumEnv, LQREnv, SingleEnv, VectorEnv, list_envs, make
 from pgfast.io import load_policy
 from pgfast.mdp import TabularMDP
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = [
+    "GymnasiumEnv",
     "LQREnv",
     "History",
     "LinearGaussian",
     "LinearSoftmax",
     "Reinforce",
+    "Rollout",
+    "SingleEnv",
     "TabularMDP",
     "VectorEnv",
     "__version__",
@@ -32,4 +35,5 @@ __all__ = [
     "list_envs",
     "load_policy",
     "make",
+    "rollout",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 
 from pgfast import _core
 from pgfast._validation import check_int, check_real, check_seed
-from pgfast.envs import VectorEnv
+from pgfast.envs import VectorEnv, as_vector_env
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = ["History", "Reinforce", "evaluate"]
@@ -171,9 +171,7 @@ class Reinforce:
         seed: int | None = None,
         num_threads: int | None = None,
     ) -> None:
-        if not isinstance(env, VectorEnv):
-            raise TypeError(f"env must be a pgfast.VectorEnv (from pgfast.make), got "
-                            f"{type(env).__name__}")
+        env = as_vector_env(env)
         kind, n_out, learn_std = _policy_kind(policy)
         returns = _choice(returns, "returns", _RETURNS)
         if baseline is None:
@@ -318,14 +316,103 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     >>> pg.evaluate(env, policy, episodes=3).shape
     (3,)
     """
-    if not isinstance(env, VectorEnv):
-        raise TypeError(f"env must be a pgfast.VectorEnv, got {type(env).__name__}")
+    env = as_vector_env(env)
     kind, n_out, learn_std = _policy_kind(policy)
     episodes = check_int(episodes, "episodes", minimum=1)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
-    engine = _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
-                             1, 0, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
-                             "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
+    engine = _engine_for(env, policy, seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
     return (returns, lengths) if return_lengths else returns
+
+
+def _engine_for(env: VectorEnv, policy: Policy, seed: int) -> _core.Reinforce:
+    """An engine for evaluation and rollouts (its learning settings are unused)."""
+    kind, n_out, learn_std = _policy_kind(policy)
+    return _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
+                             1, 0, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
+                             "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
+
+
+class Rollout(Mapping[str, np.ndarray]):
+    """Per-step arrays of whole episodes, episode after episode (see :func:`rollout`)."""
+
+    def __init__(self, data: dict[str, np.ndarray]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getattr__(self, key: str) -> np.ndarray:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    @property
+    def steps(self) -> int:
+        return int(self._data["rewards"].size)
+
+    @property
+    def episodes(self) -> int:
+        ids = self._data["episode_ids"]
+        return int(ids[-1] + 1) if ids.size else 0
+
+    def __repr__(self) -> str:
+        return f"Rollout({self.episodes} episodes, {self.steps} steps)"
+
+
+def rollout(env: Any, policy: Policy, *, episodes: int | None = None, steps: int | None = None,
+            deterministic: bool = False, seed: int | None = None) -> Rollout:
+    """Run the policy in C++ and return the batch as NumPy arrays, with no
+    per-step Python (for pipelines that train their own models on the data).
+
+    Give ``episodes`` (env ``i`` runs episodes ``i, i + N, ...``) or ``steps``
+    (each of the ``N`` envs runs whole episodes until it has ``ceil(steps / N)``).
+    Keys, one row per step, episode after episode:
+
+    - ``observations`` ``(T, obs_dim)`` in the observation dtype (``(T,)`` int64
+      for Discrete observations), the observation the action was chosen at;
+    - ``actions`` ``(T,)`` int64 or ``(T, action_dim)`` float64 (the Gaussian
+      sample itself; the env received it clipped to its bounds);
+    - ``rewards``, ``log_probs`` (``log pi(a|s)`` of the actions) ``(T,)`` float64;
+    - ``terminated``, ``truncated`` ``(T,)`` bool, True on an episode's last step;
+    - ``episode_ids`` ``(T,)`` int64.
+
+    To train another model by autodiff on these arrays, the policy gradient is
+    the gradient of the surrogate loss ``L = -mean(log pi(a|s) * Psi)`` with
+    ``Psi`` the (baselined) returns computed from ``rewards`` (e.g. reward-to-go
+    within each episode): its gradient is ``-g`` of :class:`Reinforce`, up to the
+    normalisation (``mean`` over steps instead of the sum over steps divided by
+    the number of episodes).
+
+    >>> import pgfast as pg
+    >>> env = pg.make("CartPole-v1", num_envs=4, seed=0)
+    >>> policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    >>> batch = pg.rollout(env, policy, episodes=8, seed=0)
+    >>> batch.observations.shape[1], batch.episodes, bool(batch.terminated[-1] or batch.truncated[-1])
+    (4, 8, True)
+    """
+    env = as_vector_env(env)
+    _policy_kind(policy)
+    if (episodes is None) == (steps is None):
+        raise ValueError("give exactly one of episodes or steps")
+    n_episodes = 0 if episodes is None else check_int(episodes, "episodes", minimum=1)
+    n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1)
+    seed = secrets.randbits(64) if seed is None else check_seed(seed)
+    log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
+    data = _engine_for(env, policy, seed).rollout(policy.theta, log_std, n_episodes, n_steps,
+                                                  bool(deterministic))
+    space = env.single_observation_space
+    obs = data["observations"]
+    if hasattr(space, "n"):
+        data["observations"] = obs[:, 0].astype(np.int64)
+    else:
+        data["observations"] = obs.astype(space.dtype)
+    return Rollout(data)

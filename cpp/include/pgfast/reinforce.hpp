@@ -81,6 +81,17 @@ struct GradientEstimate {
   std::int64_t episodes = 0;
 };
 
+// Per-step arrays of a batch of episodes, episode after episode.
+struct RolloutData {
+  std::int64_t rows = 0;
+  std::vector<double> obs;              // rows x obs_size (float64 view)
+  std::vector<std::int64_t> actions_i;  // softmax: rows
+  std::vector<double> actions_c;        // Gaussian: rows x action_dim, unclipped samples
+  std::vector<double> rewards, log_probs;
+  std::vector<std::uint8_t> terminated, truncated;  // set on each episode's last step
+  std::vector<std::int64_t> episode;    // index of the episode in the batch
+};
+
 struct EvaluationResult {
   std::vector<double> returns;  // undiscounted sum of rewards per episode
   std::vector<std::int64_t> lengths;
@@ -115,6 +126,10 @@ class Reinforce {
   // gradient or the new parameters are not finite.
   IterationStats iterate(double* theta, double* log_std);
   GradientEstimate gradient(const double* theta, const double* log_std, std::int64_t episodes);
+  // Episodes (episodes > 0) or at least `steps` steps (as steps_per_update)
+  // of the policy, with the observations and log-probabilities.
+  RolloutData rollout(const double* theta, const double* log_std, std::int64_t episodes,
+                      std::int64_t steps, bool deterministic);
   // The Fisher matrix the natural step would use, (n_params x n_params)
   // row-major, estimated from `episodes` episodes; no update.
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t episodes);

@@ -34,6 +34,9 @@ namespace pgfast {
 struct StepResult {
   double reward;
   bool terminated;
+  // Only envs that keep their own time limit (Gymnasium envs driven from
+  // Python) set this; VecEnv applies max_episode_steps itself.
+  bool truncated = false;
 };
 
 enum class Domain { kFinite, kPositive, kNonNegative };
