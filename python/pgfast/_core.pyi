@@ -11,10 +11,10 @@ import numpy.typing as npt
 
 __version__: str
 
-BoxSpec = tuple[Literal["box"], tuple[int, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], str]
-DiscreteSpec = tuple[Literal["discrete"], int]
-SpaceSpec = Union[BoxSpec, DiscreteSpec]
-MdpTables = tuple[
+_BoxSpec = tuple[Literal["box"], tuple[int, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], str]
+_DiscreteSpec = tuple[Literal["discrete"], int]
+_SpaceSpec = Union[_BoxSpec, _DiscreteSpec]
+_MdpTables = tuple[
     npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
 ]
 
@@ -37,9 +37,9 @@ class VecEnv:
     @max_episode_steps.setter
     def max_episode_steps(self, steps: int) -> None: ...
     @property
-    def observation_space(self) -> SpaceSpec: ...
+    def observation_space(self) -> _SpaceSpec: ...
     @property
-    def action_space(self) -> SpaceSpec: ...
+    def action_space(self) -> _SpaceSpec: ...
     def seed(self, seed: int) -> None:
         """Env i draws from stream (seed, i) from now on."""
     def seed_each(self, seeds: npt.NDArray[np.uint64], has_seed: npt.NDArray[np.bool_]) -> None:
@@ -89,5 +89,97 @@ def lqr_riccati(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, gamma: float = 1.0
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
     """(P (n, n), K (m, n), iterations) of the discounted DARE; u = -K x."""
-def frozen_lake_tables(map_name: str, is_slippery: bool, max_episode_steps: int) -> MdpTables: ...
-def cliff_walking_tables(max_episode_steps: int) -> MdpTables: ...
+def frozen_lake_tables(map_name: str, is_slippery: bool, max_episode_steps: int) -> _MdpTables: ...
+def cliff_walking_tables(max_episode_steps: int) -> _MdpTables: ...
+
+# ---- features and policies (bind_policies.cpp) -------------------------------
+
+class Features:
+    """A feature map phi(obs) (see pgfast.features)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def obs_dim(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    def __call__(self, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(N, obs_dim) (or (N,) when obs_dim == 1) -> (N, n_features)."""
+
+def identity_features(dim: int) -> Features: ...
+def one_hot_features(n: int) -> Features: ...
+def polynomial_features(dim: int, degree: int) -> Features: ...
+def fourier_features(order: int, low: list[float], high: list[float]) -> Features: ...
+def rbf_features(centers_per_dim: int, low: list[float], high: list[float], width: float) -> Features: ...
+def tile_coding_features(tilings: int, tiles_per_dim: int, low: list[float], high: list[float]) -> Features: ...
+def softmax_log_probs(features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """log pi(.|s): (N, n_actions)."""
+def softmax_grad_log_prob(
+    features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike, actions: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """phi (e_a - pi)^T: (N, F, A)."""
+def softmax_act(
+    features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike, deterministic: bool, seed: int
+) -> npt.NDArray[np.int64]: ...
+def gaussian_mean(features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+def gaussian_log_prob(
+    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
+    actions: npt.ArrayLike,
+) -> npt.NDArray[np.float64]: ...
+def gaussian_grad_log_prob(
+    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
+    actions: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(grad_theta (N, F, D), grad_log_std (N, D))."""
+def gaussian_act(
+    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
+    deterministic: bool, seed: int,
+) -> npt.NDArray[np.float64]: ...
+
+# ---- the engine (bind_algorithms.cpp) -----------------------------------------
+
+class Reinforce:
+    """The policy-gradient engine (see pgfast.Reinforce). theta (and log_std) must be
+    float64, C-contiguous, writeable arrays: iterate() updates them in place."""
+
+    def __init__(
+        self, env: VecEnv, features: Features, policy: Literal["softmax", "gaussian"],
+        n_out: int, learn_std: bool, lr: float, gamma: float, episodes_per_update: int,
+        steps_per_update: int, returns: str, baseline: str, gae_lambda: float,
+        normalize_advantages: bool, optimizer: str, adam_beta1: float, adam_beta2: float,
+        adam_eps: float, fisher: str, damping: float, max_kl: float, value_ridge: float,
+        bootstrap_truncated: bool, update: str, seed: int, num_threads: int,
+    ) -> None: ...
+    @property
+    def n_params(self) -> int: ...
+    def iterate(self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None) -> dict[str, float]: ...
+    def gradient(
+        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(mean, stderr), flat: theta row-major, then log_std if learned."""
+    def rollout(
+        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None,
+        episodes: int, steps: int, deterministic: bool,
+    ) -> dict[str, npt.NDArray[np.generic]]: ...
+    def fisher(
+        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int
+    ) -> npt.NDArray[np.float64]:
+        """(n_params, n_params)."""
+    def evaluate(
+        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None,
+        episodes: int, deterministic: bool,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+
+def reward_to_go(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> npt.NDArray[np.float64]: ...
+def discounted_return(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> float: ...
+def gae(
+    rewards: npt.ArrayLike, values: npt.ArrayLike, gamma: float, lam: float, bootstrap: float = 0.0
+) -> npt.NDArray[np.float64]: ...
+
+# ---- Python-stepped envs (callback_env.cpp) -------------------------------------
+
+def make_callback_env(
+    reset: object, step: object, num_envs: int, observation_space: tuple, action_space: tuple,
+    id: str,
+) -> VecEnv:
+    """reset(i) -> obs and step(i, action) -> (obs, reward, terminated, truncated), in Python."""

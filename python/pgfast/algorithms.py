@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class History(Mapping[str, np.ndarray]):
         return f"History({n} iterations{last})"
 
 
-def _policy_kind(policy: Any) -> tuple[str, int, bool]:
+def _policy_kind(policy: Any) -> tuple[Literal["softmax", "gaussian"], int, bool]:
     if isinstance(policy, LinearSoftmax):
         return "softmax", policy.n_actions, False
     if isinstance(policy, LinearGaussian):

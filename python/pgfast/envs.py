@@ -287,6 +287,7 @@ class GymnasiumEnv(VectorEnv):
 def _spec_tuple(space: gym.Space) -> tuple:
     if isinstance(space, gym.spaces.Discrete):
         return ("discrete", int(space.n))
+    assert isinstance(space, gym.spaces.Box)
     return ("box", [float(v) for v in space.low], [float(v) for v in space.high])
 
 

@@ -190,7 +190,7 @@ _KINDS = {"identity": Identity, "one_hot": OneHot, "polynomial": Polynomial,
           "fourier": Fourier, "rbf": RBF, "tile_coding": TileCoding}
 
 
-def from_config(config: dict[str, Any]) -> FeatureMap:
+def from_config(config: Any) -> FeatureMap:
     """Rebuild a feature map from :meth:`FeatureMap.config`."""
     if not isinstance(config, dict) or config.get("kind") not in _KINDS:
         raise ValueError(f"not a feature-map config: {config!r}; kind must be one of "

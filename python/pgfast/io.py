@@ -64,7 +64,7 @@ def save_policy(policy: Any, path: str | os.PathLike, env: Any = None) -> None:
     if not path.endswith(".npz"):
         path += ".npz"  # what np.savez would do silently; say it in the name we write
     with open(path, "wb") as f:
-        np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
+        np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
 
 
 def _fail(path: Any, why: str) -> ValueError:
@@ -120,6 +120,7 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
         features = features_module.from_config(meta.get("features"))
     except (ValueError, TypeError) as exc:
         raise _fail(path, f"bad feature configuration ({exc})") from None
+    policy: LinearSoftmax | LinearGaussian
     try:
         kind = meta.get("policy")
         if kind == "LinearSoftmax":
