@@ -102,3 +102,9 @@ def test_closed_env_refuses_training():
     env.close()
     with pytest.raises(ValueError, match="closed"):
         algo.train(1)
+
+
+def test_history_to_pandas():
+    env = pg.make("CartPole-v1", num_envs=4, seed=0)
+    frame = pg.Reinforce(env, cartpole_policy(), seed=0).train(3).to_pandas()
+    assert list(frame.index) == [0, 1, 2] and "return_mean" in frame.columns

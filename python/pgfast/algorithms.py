@@ -60,6 +60,14 @@ class History(Mapping[str, np.ndarray]):
     def iterations(self) -> int:
         return int(self._data["iteration"].size)
 
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` with one row per iteration (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("History.to_pandas needs pandas: pip install pandas") from None
+        return pd.DataFrame(self._data)
+
     def __repr__(self) -> str:
         n = self.iterations
         last = f", last return_mean={self._data['return_mean'][-1]:.4g}" if n else ""
