@@ -21,7 +21,8 @@ def test_docstring_examples(name):
     assert result.failed == 0
 
 
-def test_readme_python_example_runs():
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write files
     readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
     blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
     assert blocks
