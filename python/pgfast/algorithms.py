@@ -119,7 +119,11 @@ class Reinforce:
             ``b_k = E[g_k^2 R] / E[g_k^2]`` over the other episodes; with
             ``returns="total"``). Each is computed without the episode it is
             applied to, so every baseline keeps the estimator unbiased.
-            Default: ``"mean"``, or ``"none"`` with GAE.
+            Default: ``"mean"``, or ``"none"`` with GAE. With sparse rewards
+            (every episode of a batch scoring the same, as early in
+            MountainCar or Acrobot) prefer ``"time"``: the update is then
+            exactly zero, while with ``"mean"`` it is zero-mean noise that
+            Adam normalises into a random walk.
         gae_lambda: GAE's lambda.
         normalize_advantages: standardise ``Psi - b`` over the batch (biased; often faster).
         optimizer: ``"sgd"`` (``theta += lr g``), ``"adam"``, or ``"natural"``

@@ -13,16 +13,17 @@ and a one-line ``pgfast: error: ...`` message.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import datetime
 import json
 import math
-import os
 import platform
 import re
 import shlex
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,7 @@ def build_features(spec: str, space, settings: dict[str, Any], bounds_from_cli: 
         raise CLIError(f"{spec!r} on a {dim}-D observation gives {n_features} features; "
                        f"choose a smaller spec")
     low, high, source = _resolve_bounds(kind, space, settings, bounds_from_cli)
+    features: pg.features.FeatureMap
     if kind == "fourier":
         features = pg.features.Fourier(args[0], low, high)
     elif kind == "rbf":
@@ -206,6 +208,7 @@ class _Progress:
         self.last = -1.0
         self.every = max(1, iterations // 10)
         self.open_line = False
+        self.width = 0
 
     def __call__(self, stats: dict[str, float]) -> bool:
         self.rows.append(dict(stats))
@@ -228,10 +231,11 @@ class _Progress:
         bar = "#" * filled + "-" * (width - filled)
         recent = [r["return_mean"] for r in self.rows[-10:]]
         running = sum(recent) / len(recent)
-        prefix = "\r" if self.tty else ""
-        print(f"{prefix}[{bar}] {k}/{self.iterations}  return {stats['return_mean']:.4g} "
-              f"(last 10: {running:.4g})  {self.steps} steps  {now:.1f}s",
-              end=end, file=self.stream, flush=True)
+        line = (f"[{bar}] {k}/{self.iterations}  return {stats['return_mean']:.4g} "
+                f"(last 10: {running:.4g})  {self.steps} steps  {now:.1f}s")
+        if self.tty:  # overwrite the previous line, padding over what it had beyond ours
+            line, self.width = "\r" + line.ljust(self.width), len(line)
+        print(line, end=end, file=self.stream, flush=True)
         self.open_line = self.tty
 
     def close(self) -> None:
@@ -298,10 +302,7 @@ def plot_learning_curve(path: Path, rows: list[dict[str, float]], title: str,
 def _save_policy(policy, path: Path, env) -> str | None:
     if not hasattr(policy, "save"):
         return "this pgfast has no policy.save yet"
-    try:
-        policy.save(str(path), env=env)
-    except TypeError:
-        policy.save(str(path))
+    policy.save(str(path), env=env)
     return None
 
 
@@ -324,23 +325,32 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
                        f"directory")
 
 
+def _clear_out(out: Path) -> None:
+    """Remove an overwritten run's files, so that none is left from it."""
+    for name in FILES:
+        if (out / name).is_file():
+            (out / name).unlink()
+
+
 # ----------------------------------------------------------------- train
 
-# (option dest, settings key) pairs that the command line can override.
+# Settings the command line can override (each an option of the same name).
 _OVERRIDABLE = ("policy", "features", "log_std", "learn_std", "iterations",
                 "episodes_per_update", "lr", "optimizer", "returns", "baseline", "gamma",
                 "gae_lambda", "normalize_advantages", "max_kl", "target_return", "num_envs",
-                "env_params")
+                "max_episode_steps", "env_params")
 
 
 def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     """Defaults, then the env's preset, then the command line. Returns the
     settings and the names given on the command line."""
-    settings = preset_for(args.env_id) if not args.no_preset else dict(DEFAULTS)
+    settings = preset_for(args.env_id) if not args.no_preset else copy.deepcopy(DEFAULTS)
     given = []
     for key in _OVERRIDABLE:
         value = getattr(args, key, None)
         if value is not None:
+            if key == "env_params":  # merged into the preset's parameters
+                value = {**settings.get("env_params", {}), **value}
             settings[key] = value
             given.append(key)
     low, high = _parse_bounds(args.low, "low"), _parse_bounds(args.high, "high")
@@ -352,6 +362,12 @@ def resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     if settings["target_return"] is not None and not math.isfinite(settings["target_return"]):
         settings["target_return"] = None
     _check_settings(settings)
+    if not 1 <= args.threads <= 256:
+        raise CLIError(f"--threads must be in [1, 256], got {args.threads}")
+    if args.eval_episodes < 0:
+        raise CLIError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
+    if not 0 <= args.seed < 2**64:
+        raise CLIError(f"--seed must be in [0, 2**64), got {args.seed}")
     return settings, given
 
 
@@ -363,6 +379,8 @@ def _check_settings(s: dict[str, Any]) -> None:
     positive_int("iterations")
     positive_int("episodes_per_update")
     positive_int("num_envs")
+    if s["max_episode_steps"] is not None:
+        positive_int("max_episode_steps")
     if not (math.isfinite(s["lr"]) and s["lr"] > 0):
         raise CLIError(f"--lr must be a positive number, got {s['lr']}")
     if not (0 <= s["gamma"] <= 1):
@@ -377,12 +395,52 @@ def _check_settings(s: dict[str, Any]) -> None:
         raise CLIError(f"--env-params must be a JSON object, got {s['env_params']!r}")
 
 
-def _make_env(pg, env_id: str, settings: dict[str, Any], seed: int, threads: int):
+def _make_env(pg, env_id: str, settings: dict[str, Any], seed: int, threads: int,
+              time_limit: bool = True):
+    """``pg.make(env_id, ...)``; an id pgfast does not have but Gymnasium
+    does becomes a (Python-stepped, one-env) ``pg.GymnasiumEnv``."""
+    limit = settings.get("max_episode_steps") if time_limit else None
+    params = settings["env_params"]
+    if env_id not in pg.list_envs() and hasattr(pg, "GymnasiumEnv"):
+        gym_env = _gymnasium_make(env_id, limit, params)
+        if gym_env is not None:
+            return pg.GymnasiumEnv(gym_env, seed=seed)
+    extra = {} if limit is None else {"max_episode_steps": limit}
     try:
         return pg.make(env_id, num_envs=settings["num_envs"], seed=seed, num_threads=threads,
-                       **settings["env_params"])
+                       **extra, **params)
     except TypeError as exc:  # missing or unexpected env parameters
         raise CLIError(f"{exc} (set them with --env-params '{{...}}')") from None
+    except ValueError as exc:
+        if "unknown environment id" in str(exc):
+            raise CLIError(f"{exc}; or any registered Gymnasium id") from None
+        raise
+
+
+def _gymnasium_make(env_id: str, max_episode_steps: int | None, params: dict[str, Any]):
+    """``gymnasium.make(env_id)`` if Gymnasium knows the id, else None."""
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        try:  # Gymnasium's own hint, e.g. "Taxi-v3 is deprecated, use Taxi-v4"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gym.spec(env_id)
+        except (gym.error.DeprecatedEnv, gym.error.VersionNotFound) as exc:
+            raise CLIError(f"unknown environment id {env_id!r}: {exc}") from None
+        except gym.error.Error:
+            pass
+        return None
+    kwargs: dict[str, Any] = dict(params)
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.Error as exc:  # e.g. a missing optional dependency
+        raise CLIError(f"cannot make the Gymnasium env {env_id!r}: {exc}") from None
+    except TypeError as exc:
+        raise CLIError(f"cannot make the Gymnasium env {env_id!r}: {exc} "
+                       f"(check --env-params)") from None
 
 
 def build_policy(pg, env, settings: dict[str, Any], bounds_from_cli: bool = False):
@@ -430,6 +488,8 @@ def _command_line(args: argparse.Namespace, settings: dict[str, Any], out: Path)
     parts += ["--target-return", "none" if s["target_return"] is None else repr(s["target_return"])]
     if s["env_params"]:
         parts += ["--env-params", json.dumps(s["env_params"], separators=(",", ":"))]
+    if s["max_episode_steps"] is not None:
+        parts += ["--max-episode-steps", str(s["max_episode_steps"])]
     parts += ["--num-envs", str(s["num_envs"]), "--seed", str(args.seed),
               "--eval-episodes", str(args.eval_episodes), "--out", str(out)]
     return shlex.join(parts)
@@ -460,6 +520,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(args.env_id)
     _prepare_out(out, args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_out(out)
 
     iterations = settings["iterations"]
     progress = _Progress(iterations, enabled=not args.quiet)
@@ -467,26 +528,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"({policy.n_params} parameters), {iterations} iterations of "
           f"{settings['episodes_per_update']} episodes -> {out}", file=sys.stderr)
     interrupted = False
+    failure: str | None = None
     start = time.perf_counter()
     try:
         history = algo.train(iterations, callback=progress,
                              target_return=settings["target_return"])
         keys = list(history.keys())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ValueError, RuntimeError, FloatingPointError) as exc:
+        # Ctrl-C, or the engine refused to go on (e.g. diverging parameters):
+        # keep the iterations done so far.
         interrupted = True
+        if not isinstance(exc, KeyboardInterrupt):
+            failure = " ".join(str(exc).split()) or type(exc).__name__
         keys = list(progress.rows[0]) if progress.rows else []
     finally:
         progress.close()
     train_time = time.perf_counter() - start
     rows = progress.rows
     if interrupted:
-        print(f"interrupted after {len(rows)} iterations; saving what was learned",
-              file=sys.stderr)
+        why = "training stopped" if failure else "interrupted"
+        print(f"{why} after {len(rows)} iterations; saving what was learned", file=sys.stderr)
     steps = int(sum(r["env_steps"] for r in rows))
 
     evaluation: dict[str, Any] | None = None
     if args.eval_episodes > 0 and not interrupted:
-        returns = np.asarray(pg.evaluate(env, policy, episodes=args.eval_episodes,
+        eval_env = env
+        if settings["max_episode_steps"] is not None:  # evaluate with the env's own limit
+            eval_env = _make_env(pg, args.env_id, settings, args.seed, args.threads,
+                                 time_limit=False)
+        returns = np.asarray(pg.evaluate(eval_env, policy, episodes=args.eval_episodes,
                                          deterministic=True, seed=args.seed))
         evaluation = {"episodes": int(args.eval_episodes), "deterministic": True,
                       "seed": args.seed, "mean": float(returns.mean()),
@@ -524,6 +594,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "argv": list(args.argv) if args.argv is not None else sys.argv[1:],
         "result": {"iterations": len(rows), "env_steps": steps,
                    "train_seconds": train_time, "interrupted": interrupted,
+                   "error": failure,
                    "final_return_mean": rows[-1]["return_mean"] if rows else None,
                    "evaluation": evaluation},
         "python": platform.python_version(),
@@ -544,6 +615,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     written = [f for f in FILES if (out / f).exists()]
     print(f"wrote {', '.join(written)} to {out}")
     print(summary)
+    if failure:
+        print(f"pgfast: error: training stopped: {failure}", file=sys.stderr)
+        return 1
     return 130 if interrupted else 0
 
 
@@ -637,11 +711,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     env_id = args.env or _metadata_env_id(policy, npz) or config.get("env_id")
     if not env_id:
         raise CLIError(f"{npz} does not say which env it was trained on; pass --env ID")
-    settings = config.get("settings") if config.get("env_id") == env_id else None
-    env_params = (settings or {}).get("env_params") or preset_for(env_id)["env_params"]
-    num_envs = int((settings or {}).get("num_envs") or 16)
-    env = pg.make(env_id, num_envs=num_envs, seed=args.seed, num_threads=args.threads,
-                  **env_params)
+    saved = config.get("settings") if config.get("env_id") == env_id else None
+    settings = preset_for(env_id)
+    if isinstance(saved, dict):
+        settings.update({k: saved[k] for k in ("env_params", "num_envs") if k in saved})
+    env = _make_env(pg, env_id, settings, args.seed, args.threads, time_limit=False)
     policy = pg.load_policy(str(npz), env=env)  # again, checking the spaces match
     returns = np.asarray(pg.evaluate(env, policy, episodes=args.episodes,
                                      deterministic=not args.stochastic, seed=args.seed))
@@ -716,8 +790,15 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, ``pgfast: error: ...``, with exit status 2."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"pgfast: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pgfast", description="Policy-gradient reinforcement learning with a C++ engine."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -726,45 +807,61 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a linear policy with REINFORCE",
         description="Train a linear policy with REINFORCE. Each built-in env has a preset "
                     "(see pgfast.presets) that the options below override.",
-        epilog="Negative bounds need the = form: --low=-2.4,-3,-0.21,-3.5")
+        epilog="Writes DIR/config.json (every setting; its 'command' reruns the run), "
+               "DIR/metrics.csv (one row per iteration), DIR/policy.npz (for `pgfast "
+               "evaluate` and pg.load_policy) and DIR/learning_curve.png. Example: pgfast "
+               "train CartPole-v1 --features fourier:3 --low -2.4,-3,-0.21,-3.5 "
+               "--high 2.4,3,0.21,3.5")
     train.add_argument("env_id", help="environment id (see `pgfast envs`)")
-    g = train.add_argument_group("policy and features")
+    g = train.add_argument_group("policy and features (defaults: the env's preset)")
     g.add_argument("--policy", type=_choice_type(("softmax", "gaussian"), "policy"),
-                   help="softmax (Discrete actions) or gaussian (Box); default from the "
-                        "action space")
-    g.add_argument("--features", help=f"feature spec: {_SPEC_HELP}")
-    g.add_argument("--low", help="comma-separated lower bounds of the observation for "
-                                 "fourier/rbf/tiles (default: preset, else the space's)")
-    g.add_argument("--high", help="comma-separated upper bounds (see --low)")
-    g.add_argument("--log-std", type=float, help="initial log std of a gaussian policy")
+                   metavar="{softmax,gaussian}",
+                   help="softmax for Discrete actions, gaussian for Box (the default follows "
+                        "the action space)")
+    g.add_argument("--features", metavar="SPEC", help=f"feature spec: {_SPEC_HELP}")
+    g.add_argument("--low", metavar="X,X,...",
+                   help="lower bounds of the observation for fourier/rbf/tiles features "
+                        "(default: the preset's, else the observation space's if finite)")
+    g.add_argument("--high", metavar="X,X,...", help="upper bounds (see --low)")
+    g.add_argument("--log-std", type=float, metavar="X",
+                   help="initial log std of a gaussian policy")
     g.add_argument("--learn-std", action=argparse.BooleanOptionalAction, default=None,
-                   help="learn the gaussian policy's std (default: preset, else yes)")
-    g = train.add_argument_group("learning")
-    g.add_argument("--iterations", type=int, help="updates")
-    g.add_argument("--episodes-per-update", type=int, help="episodes per gradient estimate")
-    g.add_argument("--lr", type=float, help="step size")
-    g.add_argument("--optimizer", type=_choice_type(("sgd", "adam", "natural"), "optimizer"))
-    g.add_argument("--max-kl", type=float, help="trust region of the natural step")
-    g.add_argument("--returns", type=_choice_type(
-        ("total", "reward_to_go", "discounted_reward_to_go", "gae"), "returns"))
-    g.add_argument("--baseline", type=_choice_type(
-        ("none", "mean", "time", "value", "optimal"), "baseline"))
+                   help="learn the gaussian policy's std")
+    g = train.add_argument_group("learning (defaults: the env's preset)")
+    g.add_argument("--iterations", type=int, metavar="N", help="updates")
+    g.add_argument("--episodes-per-update", type=int, metavar="M",
+                   help="episodes per gradient estimate")
+    g.add_argument("--lr", type=float, help="step size (> 0)")
+    g.add_argument("--optimizer", type=_choice_type(("sgd", "adam", "natural"), "optimizer"),
+                   metavar="{sgd,adam,natural}")
+    g.add_argument("--max-kl", type=float, metavar="X",
+                   help="trust region of the natural step")
+    returns = ("total", "reward_to_go", "discounted_reward_to_go", "gae")
+    g.add_argument("--returns", type=_choice_type(returns, "returns"),
+                   metavar="{" + ",".join(returns) + "}")
+    baselines = ("none", "mean", "time", "value", "optimal")
+    g.add_argument("--baseline", type=_choice_type(baselines, "baseline"),
+                   metavar="{" + ",".join(baselines) + "}")
     g.add_argument("--gamma", type=float, help="discount in [0, 1]")
-    g.add_argument("--gae-lambda", type=float, help="GAE's lambda in [0, 1]")
+    g.add_argument("--gae-lambda", type=float, metavar="LAMBDA", help="GAE's lambda in [0, 1]")
     g.add_argument("--normalize-advantages", action=argparse.BooleanOptionalAction,
                    default=None, help="standardise the advantages over each batch")
-    g.add_argument("--target-return", type=_optional_float,
-                   help="stop once a batch's mean return reaches this ('none': never)")
+    g.add_argument("--target-return", type=_optional_float, metavar="R",
+                   help="stop once a batch's mean return reaches R ('none': never)")
     g = train.add_argument_group("environment and run")
-    g.add_argument("--env-params", type=_json_object,
-                   help='JSON parameters for pgfast.make, e.g. \'{"means": [0, 1, 0.5]}\'')
-    g.add_argument("--num-envs", type=int, help="environments stepped together")
-    g.add_argument("--threads", type=int, default=1,
+    g.add_argument("--env-params", type=_json_object, metavar="JSON",
+                   help='parameters for pgfast.make, merged into the preset\'s, e.g. '
+                        '\'{"means": [0, 1, 0.5]}\' (Bandit) or \'{"gravity": 12}\'')
+    g.add_argument("--num-envs", type=int, metavar="N", help="environments stepped together")
+    g.add_argument("--max-episode-steps", type=int, metavar="N",
+                   help="time limit while training (evaluation keeps the env's own)")
+    g.add_argument("--threads", type=int, default=1, metavar="N",
                    help="threads (results do not depend on it; default 1)")
     g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
-    g.add_argument("--eval-episodes", type=int, default=100,
+    g.add_argument("--eval-episodes", type=int, default=100, metavar="N",
                    help="greedy evaluation episodes after training (0: none; default 100)")
-    g.add_argument("--out", help="output directory (default runs/<env_id>-<timestamp>)")
+    g.add_argument("--out", metavar="DIR",
+                   help="output directory (default runs/<env_id>-<timestamp>)")
     g.add_argument("--overwrite", action="store_true", help="reuse an --out that holds a run")
     g.add_argument("--no-plot", action="store_true", help="do not draw learning_curve.png")
     g.add_argument("--no-preset", action="store_true",

@@ -153,6 +153,12 @@ class PolicyEvaluation:
 
 
 def _tables(mdp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if hasattr(mdp, "riccati"):
+        raise TypeError("this is an LQR env: use pg.exact.lqr_objective / lqr_gradient")
+    if hasattr(mdp, "mdp") and mdp.mdp is not None:
+        mdp = mdp.mdp  # a tabular pgfast env: its tables
+    if not all(hasattr(mdp, name) for name in ("P", "R", "initial")):
+        raise TypeError(f"expected a pg.TabularMDP (or a tabular env), got {type(mdp).__name__}")
     P = _float_matrix(mdp.P, "mdp.P")
     if P.ndim != 3 or P.shape[2] != P.shape[0]:
         raise ValueError(f"mdp.P must have shape (S, A, S), got {P.shape}")
