@@ -175,6 +175,7 @@ class PyReinforce {
   }
 
   std::int64_t n_params() const { return engine_->n_params(); }
+  std::int64_t completed() const { return engine_->completed(); }
 
  private:
   static py::array_t<double> vec(const std::vector<double>& v) {
@@ -266,6 +267,8 @@ void bind_algorithms(py::module_& m) {
            py::arg("update"), py::arg("seed"),
            py::arg("num_threads"))
       .def_property_readonly("n_params", &PyReinforce::n_params)
+      .def_property_readonly("completed", &PyReinforce::completed,
+                             "Updates applied so far; an interrupted iterate() applies none.")
       .def("iterate", &PyReinforce::iterate, py::arg("theta"), py::arg("log_std"),
            "One update of theta (and log_std) in place; returns the iteration's statistics.")
       .def("gradient", &PyReinforce::gradient, py::arg("theta"), py::arg("log_std"),

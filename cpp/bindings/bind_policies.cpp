@@ -67,6 +67,40 @@ std::vector<double> log_std_vector(const py::handle& log_std, std::int64_t D) {
   return to_vector(s);
 }
 
+// The checked inputs of every batch function: the features phi (n, F) of
+// the observations and the parameters theta (F, K).
+struct LinearBatch {
+  py::ssize_t n;
+  std::int64_t F, K;
+  py::array_t<double> phi, theta;
+  const double* phi_row(py::ssize_t i) const { return phi.data() + i * F; }
+};
+
+LinearBatch linear_batch(const FeatureMap& f, const py::handle& theta, const py::handle& obs,
+                         const char* columns) {
+  auto o = obs_batch(f, obs);
+  const std::int64_t F = f.n_features();
+  auto t = float64_array(theta, "theta");
+  if (t.ndim() != 2 || t.shape(0) != F || t.shape(1) < 1)
+    throw py::value_error(concat("theta must have shape (", F, ", ", columns, "), got ", shape_str(t)));
+  require_finite(t, "theta");
+  return {o.shape(0), F, static_cast<std::int64_t>(t.shape(1)), features_of(f, o), t};
+}
+
+py::array_t<double> gaussian_means(const LinearBatch& b) {
+  py::array_t<double> mu(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.K)});
+  for (py::ssize_t i = 0; i < b.n; ++i)
+    gaussian::mean(b.theta.data(), b.phi_row(i), b.F, b.K, mu.mutable_data() + i * b.K);
+  return mu;
+}
+
+py::array_t<double> continuous_actions(const py::handle& actions, const LinearBatch& b) {
+  auto a = float64_array(actions, "actions");
+  require_shape(a, {b.n, static_cast<py::ssize_t>(b.K)}, "actions");
+  require_finite(a, "actions");
+  return a;
+}
+
 }  // namespace
 
 void bind_policies(py::module_& m) {
@@ -92,20 +126,12 @@ void bind_policies(py::module_& m) {
   m.def(
       "softmax_log_probs",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& obs) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", n_actions), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t A = t.shape(1);
-        auto phi = features_of(f, o);
-        const auto n = o.shape(0);
-        py::array_t<double> out(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(A)});
-        for (py::ssize_t i = 0; i < n; ++i) {
-          double* row = out.mutable_data() + i * A;
-          softmax::logits(t.data(), phi.data() + i * F, F, A, row);
-          softmax::log_softmax(row, A);
+        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
+        py::array_t<double> out(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.K)});
+        for (py::ssize_t i = 0; i < b.n; ++i) {
+          double* row = out.mutable_data() + i * b.K;
+          softmax::logits(b.theta.data(), b.phi_row(i), b.F, b.K, row);
+          softmax::log_softmax(row, b.K);
         }
         return out;
       },
@@ -115,26 +141,18 @@ void bind_policies(py::module_& m) {
       "softmax_grad_log_prob",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& obs,
          const py::handle& actions) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", n_actions), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t A = t.shape(1);
-        const auto n = o.shape(0);
-        auto a = discrete_actions(actions, n, A);
-        auto phi = features_of(f, o);
-        py::array_t<double> out(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(F),
-                                                         static_cast<py::ssize_t>(A)});
-        std::vector<double> p(static_cast<std::size_t>(A));
-        for (py::ssize_t i = 0; i < n; ++i) {
-          const double* ph = phi.data() + i * F;
-          softmax::probs(t.data(), ph, F, A, p.data());
-          double* g = out.mutable_data() + i * F * A;
-          for (std::int64_t k = 0; k < F; ++k)
-            for (std::int64_t b = 0; b < A; ++b)
-              g[k * A + b] = ph[k] * ((b == a[static_cast<std::size_t>(i)] ? 1.0 : 0.0) - p[static_cast<std::size_t>(b)]);
+        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
+        const auto a = discrete_actions(actions, b.n, b.K);
+        py::array_t<double> out(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.F),
+                                                         static_cast<py::ssize_t>(b.K)});
+        std::vector<double> p(static_cast<std::size_t>(b.K));
+        for (py::ssize_t i = 0; i < b.n; ++i) {
+          const double* phi = b.phi_row(i);
+          softmax::probs(b.theta.data(), phi, b.F, b.K, p.data());
+          p[static_cast<std::size_t>(a[static_cast<std::size_t>(i)])] -= 1.0;  // now pi - e_a
+          double* g = out.mutable_data() + i * b.F * b.K;
+          for (std::int64_t k = 0; k < b.F; ++k)
+            for (std::int64_t c = 0; c < b.K; ++c) g[k * b.K + c] = -phi[k] * p[static_cast<std::size_t>(c)];
         }
         return out;
       },
@@ -144,22 +162,14 @@ void bind_policies(py::module_& m) {
       "softmax_act",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& obs, bool deterministic,
          std::uint64_t seed) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", n_actions), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t A = t.shape(1);
-        const auto n = o.shape(0);
-        auto phi = features_of(f, o);
-        py::array_t<std::int64_t> out(n);
-        std::vector<double> p(static_cast<std::size_t>(A));
+        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
+        py::array_t<std::int64_t> out(b.n);
+        std::vector<double> p(static_cast<std::size_t>(b.K));
         Rng rng(seed, 0);
-        for (py::ssize_t i = 0; i < n; ++i) {
-          softmax::probs(t.data(), phi.data() + i * F, F, A, p.data());
-          out.mutable_data()[i] = deterministic ? softmax::argmax(p.data(), A)
-                                                : softmax::sample(p.data(), A, rng);
+        for (py::ssize_t i = 0; i < b.n; ++i) {
+          softmax::probs(b.theta.data(), b.phi_row(i), b.F, b.K, p.data());
+          out.mutable_data()[i] = deterministic ? softmax::argmax(p.data(), b.K)
+                                                : softmax::sample(p.data(), b.K, rng);
         }
         return out;
       },
@@ -170,44 +180,22 @@ void bind_policies(py::module_& m) {
   m.def(
       "gaussian_mean",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& obs) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", action_dim), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t D = t.shape(1);
-        auto phi = features_of(f, o);
-        const auto n = o.shape(0);
-        py::array_t<double> out(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(D)});
-        for (py::ssize_t i = 0; i < n; ++i)
-          gaussian::mean(t.data(), phi.data() + i * F, F, D, out.mutable_data() + i * D);
-        return out;
+        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
+        return gaussian_means(b);
       },
       py::arg("features"), py::arg("theta"), py::arg("obs"));
   m.def(
       "gaussian_log_prob",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
          const py::handle& obs, const py::handle& actions) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", action_dim), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t D = t.shape(1);
-        auto ls = log_std_vector(log_std, D);
-        const auto n = o.shape(0);
-        auto a = float64_array(actions, "actions");
-        require_shape(a, {n, static_cast<py::ssize_t>(D)}, "actions");
-        require_finite(a, "actions");
-        auto phi = features_of(f, o);
-        py::array_t<double> out(n);
-        std::vector<double> mu(static_cast<std::size_t>(D));
-        for (py::ssize_t i = 0; i < n; ++i) {
-          gaussian::mean(t.data(), phi.data() + i * F, F, D, mu.data());
-          out.mutable_data()[i] = gaussian::log_prob(a.data() + i * D, mu.data(), ls.data(), D);
-        }
+        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
+        const auto ls = log_std_vector(log_std, b.K);
+        const auto a = continuous_actions(actions, b);
+        const auto mu = gaussian_means(b);
+        py::array_t<double> out(b.n);
+        for (py::ssize_t i = 0; i < b.n; ++i)
+          out.mutable_data()[i] =
+              gaussian::log_prob(a.data() + i * b.K, mu.data() + i * b.K, ls.data(), b.K);
         return out;
       },
       py::arg("features"), py::arg("theta"), py::arg("log_std"), py::arg("obs"),
@@ -216,31 +204,21 @@ void bind_policies(py::module_& m) {
       "gaussian_grad_log_prob",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
          const py::handle& obs, const py::handle& actions) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", action_dim), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t D = t.shape(1);
-        auto ls = log_std_vector(log_std, D);
-        const auto n = o.shape(0);
-        auto a = float64_array(actions, "actions");
-        require_shape(a, {n, static_cast<py::ssize_t>(D)}, "actions");
-        require_finite(a, "actions");
-        auto phi = features_of(f, o);
-        py::array_t<double> g_theta(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(F),
+        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
+        const auto ls = log_std_vector(log_std, b.K);
+        const auto a = continuous_actions(actions, b);
+        const auto mu = gaussian_means(b);
+        const auto D = b.K;
+        py::array_t<double> g_theta(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.F),
                                                              static_cast<py::ssize_t>(D)});
-        py::array_t<double> g_std(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(D)});
-        std::vector<double> mu(static_cast<std::size_t>(D));
-        for (py::ssize_t i = 0; i < n; ++i) {
-          const double* ph = phi.data() + i * F;
-          gaussian::mean(t.data(), ph, F, D, mu.data());
+        py::array_t<double> g_std(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(D)});
+        for (py::ssize_t i = 0; i < b.n; ++i) {
+          const double* phi = b.phi_row(i);
           for (std::int64_t d = 0; d < D; ++d) {
             const double inv_var = std::exp(-2.0 * ls[static_cast<std::size_t>(d)]);
-            const double diff = a.data()[i * D + d] - mu[static_cast<std::size_t>(d)];
-            for (std::int64_t k = 0; k < F; ++k)
-              g_theta.mutable_data()[(i * F + k) * D + d] = ph[k] * diff * inv_var;
+            const double diff = a.data()[i * D + d] - mu.data()[i * D + d];
+            for (std::int64_t k = 0; k < b.F; ++k)
+              g_theta.mutable_data()[(i * b.F + k) * D + d] = phi[k] * diff * inv_var;
             g_std.mutable_data()[i * D + d] = diff * diff * inv_var - 1.0;
           }
         }
@@ -252,25 +230,14 @@ void bind_policies(py::module_& m) {
       "gaussian_act",
       [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
          const py::handle& obs, bool deterministic, std::uint64_t seed) {
-        auto o = obs_batch(f, obs);
-        const std::int64_t F = f.n_features();
-        auto t = float64_array(theta, "theta");
-        if (t.ndim() != 2 || t.shape(0) != F)
-          throw py::value_error(concat("theta must have shape (", F, ", action_dim), got ", shape_str(t)));
-        require_finite(t, "theta");
-        const std::int64_t D = t.shape(1);
-        auto ls = log_std_vector(log_std, D);
-        const auto n = o.shape(0);
-        auto phi = features_of(f, o);
-        py::array_t<double> out(std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(D)});
+        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
+        const auto ls = log_std_vector(log_std, b.K);
+        py::array_t<double> out = gaussian_means(b);
         Rng rng(seed, 0);
-        for (py::ssize_t i = 0; i < n; ++i) {
-          double* a = out.mutable_data() + i * D;
-          gaussian::mean(t.data(), phi.data() + i * F, F, D, a);
-          if (!deterministic)
-            for (std::int64_t d = 0; d < D; ++d)
-              a[d] += std::exp(ls[static_cast<std::size_t>(d)]) * rng.normal();
-        }
+        if (!deterministic)
+          for (py::ssize_t i = 0; i < b.n; ++i)
+            for (std::int64_t d = 0; d < b.K; ++d)
+              out.mutable_data()[i * b.K + d] += std::exp(ls[static_cast<std::size_t>(d)]) * rng.normal();
         return out;
       },
       py::arg("features"), py::arg("theta"), py::arg("log_std"), py::arg("obs"),

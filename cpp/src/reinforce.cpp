@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -87,7 +88,9 @@ struct EnvBuffer {
   std::vector<double> obs, action;
   std::vector<double> obs_rows;  // rows x obs_size, only when recording (rollout())
   double entropy_sum = 0.0;  // softmax: sum over this rollout's steps
-  std::string error;
+  // The first exception of this env's rollout, rethrown on the calling
+  // thread as is (a Python env's KeyboardInterrupt stays one).
+  std::exception_ptr error;
 
   void grow(std::int64_t F, std::int64_t K, std::int64_t D) {
     cap = cap == 0 ? 1024 : 2 * cap;
@@ -164,6 +167,7 @@ class ReinforceEngine {
 
   const ReinforceConfig& config() const { return cfg_; }
   std::int64_t n_params() const { return P_; }
+  std::int64_t completed() const { return completed_; }
   void set_should_stop(std::function<bool()> fn) { should_stop_ = std::move(fn); }
 
   IterationStats iterate(double* theta, double* log_std) {
@@ -197,15 +201,19 @@ class ReinforceEngine {
     }
     std::vector<double> updated = params;
     for (std::int64_t k = 0; k < P_; ++k) updated[static_cast<std::size_t>(k)] += step[static_cast<std::size_t>(k)];
-    for (double v : updated) {
-      if (!std::isfinite(v)) {
-        if (cfg_.optimizer == OptimizerKind::kAdam) adam_.undo();
-        throw std::runtime_error(concat("iteration ", iteration_,
-                                        ": the update made the parameters non-finite; they were "
-                                        "left at their last finite values"));
-      }
+    bool finite = true;
+    for (double v : updated) finite = finite && std::isfinite(v);
+    // Last chance to be interrupted: after this the update is applied whole.
+    const bool stop = should_stop_ && should_stop_();
+    if (!finite || stop) {
+      if (cfg_.optimizer == OptimizerKind::kAdam) adam_.undo();
+      if (stop) throw Interrupted{};
+      throw std::runtime_error(concat("iteration ", iteration_,
+                                      ": the update made the parameters non-finite; they were "
+                                      "left at their last finite values"));
     }
     unflatten(updated, theta, log_std);
+    ++completed_;
     stats.kl = mean_kl(params, theta, log_std);
     if (uses_value()) fit_value();
     env_.require_reset_all();
@@ -317,7 +325,7 @@ class ReinforceEngine {
       b.rows = 0;
       b.episodes.clear();
       b.final_phi.clear();
-      b.error.clear();
+      b.error = nullptr;
       b.entropy_sum = 0.0;
     }
     auto wants_more = [&](std::int64_t i, std::int64_t round) {
@@ -333,11 +341,11 @@ class ReinforceEngine {
       auto work = [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
           auto& b = bufs_[static_cast<std::size_t>(i)];
-          if (!b.error.empty() || !wants_more(i, r)) continue;
+          if (b.error || !wants_more(i, r)) continue;
           try {
             run_episode(i, b, theta, log_std, deterministic);
-          } catch (const std::exception& ex) {
-            b.error = ex.what();
+          } catch (...) {
+            b.error = std::current_exception();
           }
         }
       };
@@ -348,15 +356,19 @@ class ReinforceEngine {
       }
       for (std::int64_t i = 0; i < active; ++i) {
         const auto& b = bufs_[static_cast<std::size_t>(i)];
-        if (!b.error.empty()) throw std::runtime_error(b.error);
+        if (b.error) std::rethrow_exception(b.error);
       }
-      if (should_stop_) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_poll > std::chrono::milliseconds(20)) {
-          last_poll = now;
-          if (should_stop_()) throw Interrupted{};
-        }
-      }
+      poll_stop(last_poll);
+    }
+  }
+
+  // Calls should_stop_ at most every 20 ms; throws Interrupted when it asks.
+  void poll_stop(std::chrono::steady_clock::time_point& last_poll) {
+    if (!should_stop_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_poll > std::chrono::milliseconds(20)) {
+      last_poll = now;
+      if (should_stop_()) throw Interrupted{};
     }
   }
 
@@ -858,61 +870,25 @@ class ReinforceEngine {
     const std::int64_t n_envs = env_.num_envs();
     std::vector<double> returns, lengths;
     std::vector<double> before = flatten(theta, log_std);
+    const AdamState adam_before = adam_;
+    const double mean_before = running_mean_;
+    const std::int64_t seen_before = episodes_seen_;
     IterationStats stats;
     double ent = 0.0, grad_sq = 0.0;
+    auto last_poll = std::chrono::steady_clock::now();
     for (std::int64_t j = 0; j < m; ++j) {
-      const std::int64_t i = j % n_envs;
-      EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
-      b.rows = 0;
-      b.episodes.clear();
-      b.final_phi.clear();
-      b.entropy_sum = 0.0;
-      current_log_std_ = log_std;
-      run_episode(i, b, theta, log_std, false);
-      order_.assign(1, {i, 0});
-      // batch_stats sums the entropy of envs [0, used_envs_): only env i ran.
-      for (std::int64_t k = 0; k < n_envs; ++k)
-        if (k != i) bufs_[static_cast<std::size_t>(k)].entropy_sum = 0.0;
-      used_envs_ = std::min<std::int64_t>(n_envs, m);
-      const EpisodeRecord& e = b.episodes[0];
-      // Baseline: running mean of the previous episodes' Psi (independent of
-      // this episode, so unbiased).
-      const double saved_baseline = cfg_.baseline == Baseline::kMean ? running_mean_ : 0.0;
-      Baseline kept = cfg_.baseline;
-      cfg_.baseline = Baseline::kNone;
-      compute_psi_and_baseline();
-      cfg_.baseline = kept;
-      double psi_mean = 0.0;
-      for (std::int64_t t = e.start; t < e.start + e.length; ++t) {
-        psi_mean += b.psi[static_cast<std::size_t>(t)];
-        b.base[static_cast<std::size_t>(t)] = saved_baseline;
+      // An interrupted (or failed) iteration is undone whole: its updates
+      // are applied together or not at all.
+      try {
+        poll_stop(last_poll);
+        online_episode(j, theta, log_std, stats, returns, lengths, ent, grad_sq);
+      } catch (...) {
+        unflatten(before, theta, log_std);
+        adam_ = adam_before;
+        running_mean_ = mean_before;
+        episodes_seen_ = seen_before;
+        throw;
       }
-      psi_mean /= static_cast<double>(e.length);
-      accumulate_gradient(nullptr);
-      require_finite_gradient(grad_);
-      std::vector<double> params = flatten(theta, log_std), step(static_cast<std::size_t>(P_));
-      if (cfg_.optimizer == OptimizerKind::kAdam) {
-        adam_.direction(grad_, cfg_.lr, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_eps, step);
-      } else {
-        for (std::int64_t k = 0; k < P_; ++k) step[static_cast<std::size_t>(k)] = cfg_.lr * grad_[static_cast<std::size_t>(k)];
-      }
-      for (std::int64_t k = 0; k < P_; ++k) params[static_cast<std::size_t>(k)] += step[static_cast<std::size_t>(k)];
-      for (double v : params)
-        if (!std::isfinite(v)) {
-          unflatten(before, theta, log_std);
-          throw std::runtime_error(concat("iteration ", iteration_, ", episode ", j,
-                                          ": the update made the parameters non-finite; they "
-                                          "were reset to their values before this iteration"));
-        }
-      unflatten(params, theta, log_std);
-      ++episodes_seen_;
-      running_mean_ += (psi_mean - running_mean_) / static_cast<double>(episodes_seen_);
-      returns.push_back(e.undiscounted);
-      lengths.push_back(static_cast<double>(e.length));
-      stats.env_steps += e.length;
-      grad_sq += norm(grad_) * norm(grad_);
-      IterationStats one = batch_stats();
-      ent += one.entropy * static_cast<double>(e.length);
     }
     stats.episodes = m;
     double sum = 0, sq = 0;
@@ -930,8 +906,68 @@ class ReinforceEngine {
     stats.entropy = ent / static_cast<double>(stats.env_steps);
     stats.grad_norm = std::sqrt(grad_sq / static_cast<double>(m));
     stats.kl = 0.0;
+    ++completed_;
     env_.require_reset_all();
     return stats;
+  }
+
+  // One episode of Williams' online form and its update.
+  void online_episode(std::int64_t j, double* theta, double* log_std, IterationStats& stats,
+                      std::vector<double>& returns, std::vector<double>& lengths, double& ent,
+                      double& grad_sq) {
+    const std::int64_t n_envs = env_.num_envs();
+    const std::int64_t m = cfg_.episodes_per_update;
+    const std::int64_t i = j % n_envs;
+    EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
+    b.rows = 0;
+    b.episodes.clear();
+    b.final_phi.clear();
+    b.entropy_sum = 0.0;
+    current_log_std_ = log_std;
+    run_episode(i, b, theta, log_std, false);
+    order_.assign(1, {i, 0});
+    // batch_stats sums the entropy of envs [0, used_envs_): only env i ran.
+    for (std::int64_t k = 0; k < n_envs; ++k)
+      if (k != i) bufs_[static_cast<std::size_t>(k)].entropy_sum = 0.0;
+    used_envs_ = std::min<std::int64_t>(n_envs, m);
+    const EpisodeRecord& e = b.episodes[0];
+    // Baseline: running mean of the previous episodes' Psi (independent of
+    // this episode, so unbiased).
+    const double saved_baseline = cfg_.baseline == Baseline::kMean ? running_mean_ : 0.0;
+    Baseline kept = cfg_.baseline;
+    cfg_.baseline = Baseline::kNone;
+    compute_psi_and_baseline();
+    cfg_.baseline = kept;
+    double psi_mean = 0.0;
+    for (std::int64_t t = e.start; t < e.start + e.length; ++t) {
+      psi_mean += b.psi[static_cast<std::size_t>(t)];
+      b.base[static_cast<std::size_t>(t)] = saved_baseline;
+    }
+    psi_mean /= static_cast<double>(e.length);
+    accumulate_gradient(nullptr);
+    require_finite_gradient(grad_);
+    std::vector<double> params = flatten(theta, log_std), step(static_cast<std::size_t>(P_));
+    if (cfg_.optimizer == OptimizerKind::kAdam) {
+      adam_.direction(grad_, cfg_.lr, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_eps, step);
+    } else {
+      for (std::int64_t k = 0; k < P_; ++k) step[static_cast<std::size_t>(k)] = cfg_.lr * grad_[static_cast<std::size_t>(k)];
+    }
+    for (std::int64_t k = 0; k < P_; ++k) params[static_cast<std::size_t>(k)] += step[static_cast<std::size_t>(k)];
+    for (double v : params)
+      if (!std::isfinite(v)) {
+        throw std::runtime_error(concat("iteration ", iteration_, ", episode ", j,
+                                        ": the update made the parameters non-finite; they "
+                                        "were reset to their values before this iteration"));
+      }
+    unflatten(params, theta, log_std);
+    ++episodes_seen_;
+    running_mean_ += (psi_mean - running_mean_) / static_cast<double>(episodes_seen_);
+    returns.push_back(e.undiscounted);
+    lengths.push_back(static_cast<double>(e.length));
+    stats.env_steps += e.length;
+    grad_sq += norm(grad_) * norm(grad_);
+    IterationStats one = batch_stats();
+    ent += one.entropy * static_cast<double>(e.length);
   }
 
   // ---- helpers ------------------------------------------------------------
@@ -986,7 +1022,8 @@ class ReinforceEngine {
   std::vector<double> value_w_;
   bool has_value_ = false;
   AdamState adam_;
-  std::int64_t iteration_ = 0;
+  std::int64_t iteration_ = 0;  // iterate() calls, for messages
+  std::int64_t completed_ = 0;  // updates applied
   double running_mean_ = 0.0;
   std::int64_t episodes_seen_ = 0;
 };
@@ -997,6 +1034,7 @@ Reinforce::Reinforce(VecEnvBase& env, std::shared_ptr<const FeatureMap> features
                                                 config)) {}
 Reinforce::~Reinforce() = default;
 const ReinforceConfig& Reinforce::config() const { return engine_->config(); }
+std::int64_t Reinforce::completed() const { return engine_->completed(); }
 std::int64_t Reinforce::n_params() const { return engine_->n_params(); }
 void Reinforce::set_should_stop(std::function<bool()> fn) { engine_->set_should_stop(std::move(fn)); }
 

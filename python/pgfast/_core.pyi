@@ -152,6 +152,9 @@ class Reinforce:
     ) -> None: ...
     @property
     def n_params(self) -> int: ...
+    @property
+    def completed(self) -> int:
+        """Updates applied so far; an interrupted iterate() applies none."""
     def iterate(self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None) -> dict[str, float]: ...
     def gradient(
         self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int

@@ -34,7 +34,22 @@ HISTORY_KEYS = ("iteration", "return_mean", "return_std", "return_min", "return_
                 "fisher_condition", "wall_time")
 
 
-class History(Mapping[str, np.ndarray]):
+class _Arrays(Mapping[str, np.ndarray]):
+    """A read-only mapping of names to NumPy arrays."""
+
+    _data: dict[str, np.ndarray]
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class History(_Arrays):
     """Training statistics, one entry per iteration, as NumPy arrays.
 
     Keys: ``iteration``, ``return_mean/std/min/max`` (undiscounted episode
@@ -46,15 +61,6 @@ class History(Mapping[str, np.ndarray]):
 
     def __init__(self, rows: list[dict[str, float]]) -> None:
         self._data = {k: np.array([r[k] for r in rows]) for k in HISTORY_KEYS}
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     @property
     def iterations(self) -> int:
@@ -236,9 +242,16 @@ class Reinforce:
         return self.policy.log_std if isinstance(self.policy, LinearGaussian) else None
 
     def step(self) -> dict[str, float]:
-        """One update of the policy's parameters; returns the iteration's statistics."""
-        stats = self._engine.iterate(self.policy.theta, self._log_std())
-        self.iterations_done += 1
+        """One update of the policy's parameters; returns the iteration's statistics.
+
+        An update is applied whole or not at all: Ctrl-C during the C++ call
+        abandons it. If the KeyboardInterrupt only surfaces after the engine
+        returned, the update stands and ``iterations_done`` counts it.
+        """
+        try:
+            stats = self._engine.iterate(self.policy.theta, self._log_std())
+        finally:
+            self.iterations_done = self._engine.completed
         return stats
 
     def train(
@@ -346,20 +359,11 @@ def _engine_for(env: VectorEnv, policy: Policy, seed: int) -> _core.Reinforce:
                              "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
 
 
-class Rollout(Mapping[str, np.ndarray]):
+class Rollout(_Arrays):
     """Per-step arrays of whole episodes, episode after episode (see :func:`rollout`)."""
 
     def __init__(self, data: dict[str, np.ndarray]) -> None:
         self._data = data
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __getattr__(self, key: str) -> np.ndarray:
         try:

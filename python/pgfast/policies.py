@@ -35,7 +35,36 @@ def _param_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-class LinearSoftmax:
+class _LinearPolicy:
+    """What both linear policies share: the feature map, ``theta`` and saving."""
+
+    _theta: np.ndarray
+
+    def __init__(self, features: FeatureMap, columns: int, theta: Any) -> None:
+        if not isinstance(features, FeatureMap):
+            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
+        self.features = features
+        shape = (features.n_features, columns)
+        self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
+        #: The JSON metadata of the file it was loaded from (empty otherwise).
+        self.metadata: dict[str, Any] = {}
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Parameters, float64, updated in place by training."""
+        return self._theta
+
+    @theta.setter
+    def theta(self, value: Any) -> None:
+        self._theta[...] = _param_array(value, self._theta.shape, "theta")
+
+    def save(self, path: Any, env: Any = None) -> None:
+        """Write the policy to ``path`` (``.npz``; see :func:`pgfast.load_policy`).
+        Pass the env to record its id and spaces, which loading can then check."""
+        save_policy(self, path, env)
+
+
+class LinearSoftmax(_LinearPolicy):
     """``pi(a|s) = softmax_a(phi(s)^T theta[:, a])`` with ``theta`` of shape
     ``(n_features, n_actions)``, computed by log-sum-exp.
 
@@ -52,23 +81,8 @@ class LinearSoftmax:
     """
 
     def __init__(self, features: FeatureMap, n_actions: int, theta: Any = None) -> None:
-        if not isinstance(features, FeatureMap):
-            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
-        self.features = features
         self.n_actions = check_int(n_actions, "n_actions", minimum=1)
-        shape = (features.n_features, self.n_actions)
-        self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
-        #: The JSON metadata of the file it was loaded from (empty otherwise).
-        self.metadata: dict[str, Any] = {}
-
-    @property
-    def theta(self) -> np.ndarray:
-        """Parameters, ``(n_features, n_actions)`` float64 (updated in place by training)."""
-        return self._theta
-
-    @theta.setter
-    def theta(self, value: Any) -> None:
-        self._theta[...] = _param_array(value, self._theta.shape, "theta")
+        super().__init__(features, self.n_actions, theta)
 
     @property
     def n_params(self) -> int:
@@ -108,16 +122,11 @@ class LinearSoftmax:
         return _core.softmax_act(self.features._core, self._theta, obs, bool(deterministic),
                                  _seed_from(rng))
 
-    def save(self, path: Any, env: Any = None) -> None:
-        """Write the policy to ``path`` (``.npz``; see :func:`pgfast.load_policy`).
-        Pass the env to record its id and spaces, which loading can then check."""
-        save_policy(self, path, env)
-
     def __repr__(self) -> str:
         return f"LinearSoftmax({self.features!r}, n_actions={self.n_actions})"
 
 
-class LinearGaussian:
+class LinearGaussian(_LinearPolicy):
     """``a ~ N(theta^T phi(s), diag(exp(2 log_std)))`` with ``theta`` of shape
     ``(n_features, action_dim)`` and ``log_std`` of shape ``(action_dim,)``.
 
@@ -136,28 +145,13 @@ class LinearGaussian:
 
     def __init__(self, features: FeatureMap, action_dim: int, log_std: Any = 0.0,
                  learn_std: bool = True, theta: Any = None) -> None:
-        if not isinstance(features, FeatureMap):
-            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
-        self.features = features
         self.action_dim = check_int(action_dim, "action_dim", minimum=1)
-        shape = (features.n_features, self.action_dim)
-        self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
+        super().__init__(features, self.action_dim, theta)
         ls = as_float_array(log_std, "log_std")
         if ls.ndim == 0:
             ls = np.full(self.action_dim, float(ls))
         self._log_std = _param_array(ls, (self.action_dim,), "log_std")
         self.learn_std = bool(learn_std)
-        #: The JSON metadata of the file it was loaded from (empty otherwise).
-        self.metadata: dict[str, Any] = {}
-
-    @property
-    def theta(self) -> np.ndarray:
-        """Mean parameters, ``(n_features, action_dim)`` float64."""
-        return self._theta
-
-    @theta.setter
-    def theta(self, value: Any) -> None:
-        self._theta[...] = _param_array(value, self._theta.shape, "theta")
 
     @property
     def log_std(self) -> np.ndarray:
@@ -198,11 +192,6 @@ class LinearGaussian:
         """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``."""
         return _core.gaussian_act(self.features._core, self._theta, self._log_std, obs,
                                   bool(deterministic), _seed_from(rng))
-
-    def save(self, path: Any, env: Any = None) -> None:
-        """Write the policy to ``path`` (``.npz``; see :func:`pgfast.load_policy`).
-        Pass the env to record its id and spaces, which loading can then check."""
-        save_policy(self, path, env)
 
     def __repr__(self) -> str:
         return (f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "

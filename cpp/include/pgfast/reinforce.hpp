@@ -117,6 +117,8 @@ class Reinforce {
 
   const ReinforceConfig& config() const;
   std::int64_t n_params() const;
+  // Updates applied so far (an interrupted or rejected iterate() applies none).
+  std::int64_t completed() const;
   // Polled between rounds of episodes (at most every 20 ms); returning true
   // interrupts the call with InterruptedError.
   void set_should_stop(std::function<bool()> fn);
