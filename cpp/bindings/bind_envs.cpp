@@ -108,18 +108,20 @@ void bind_envs(py::module_& m) {
              if (kind != 'i' && kind != 'u')
                throw py::type_error(concat("seeds must be an integer array, got dtype ",
                                            std::string(py::str(raw.dtype()))));
+             require_shape(raw, {n}, "seeds");
              if (kind == 'i') {
-               auto signed_seeds = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(raw);
+               auto signed_seeds = contiguous<std::int64_t>(raw, "seeds");
                for (py::ssize_t k = 0; k < signed_seeds.size(); ++k)
                  if (signed_seeds.data()[k] < 0)
                    throw py::value_error(concat("seeds[", k, "] must be >= 0, got ", signed_seeds.data()[k]));
              }
-             auto s = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(raw);
+             auto s = contiguous<std::uint64_t>(raw, "seeds");
              py::array raw_has = as_array(has_seed, "has_seed");
+             require_shape(raw_has, {n}, "has_seed");
              if (raw_has.dtype().kind() != 'b')
                throw py::type_error(concat("has_seed must be a boolean array, got dtype ",
                                            std::string(py::str(raw_has.dtype()))));
-             auto h = py::array_t<bool, py::array::c_style>::ensure(raw_has);
+             auto h = contiguous<bool, py::array::c_style>(raw_has, "has_seed");
              require_shape(s, {n}, "seeds");
              require_shape(h, {n}, "has_seed");
              g.env().seed_each(s.data(), h.data());
@@ -139,7 +141,8 @@ void bind_envs(py::module_& m) {
                if (m.dtype().kind() != 'b')
                  throw py::type_error(concat("reset_mask must be a boolean array, got dtype ",
                                              std::string(py::str(m.dtype()))));
-               auto mb = py::array_t<bool, py::array::c_style>::ensure(m);
+               require_shape(m, {n}, "reset_mask");
+               auto mb = contiguous<bool, py::array::c_style>(m, "reset_mask");
                require_shape(mb, {n}, "reset_mask");
                // Rows not reset keep their current observation.
                g.env().get_observation(obs.mutable_data());
@@ -158,11 +161,11 @@ void bind_envs(py::module_& m) {
              const SpaceSpec aspace = env.action_space();
              py::array a;
              if (aspace.discrete) {
-               a = int64_array(actions, "actions");
-               require_shape(a, {n}, "actions");
+               const std::vector<py::ssize_t> shape{n};
+               a = int64_array(actions, "actions", &shape);
              } else {
-               a = float64_array(actions, "actions");
-               require_shape(a, {n, static_cast<py::ssize_t>(aspace.shape.at(0))}, "actions");
+               const std::vector<py::ssize_t> shape{n, static_cast<py::ssize_t>(aspace.shape.at(0))};
+               a = float64_array(actions, "actions", &shape);
              }
              py::array obs = self.new_obs_array();
              py::array_t<double> reward(n);
@@ -196,10 +199,9 @@ void bind_envs(py::module_& m) {
       .def("set_state",
            [](PyVecEnv& self, const py::handle& states) {
              PyVecEnv::Guard g(self);
-             auto s = float64_array(states, "states");
-             require_shape(s, {static_cast<py::ssize_t>(g.env().num_envs()),
-                               static_cast<py::ssize_t>(g.env().state_dim())},
-                           "states");
+             const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(g.env().num_envs()),
+                                                  static_cast<py::ssize_t>(g.env().state_dim())};
+             auto s = float64_array(states, "states", &shape);
              g.env().set_state(s.data());
            },
            py::arg("states"))
@@ -220,8 +222,8 @@ void bind_envs(py::module_& m) {
       .def("set_param",
            [](PyVecEnv& self, const std::string& name, const py::handle& values) {
              PyVecEnv::Guard g(self);
-             auto v = float64_array(values, name.c_str());
-             require_shape(v, {static_cast<py::ssize_t>(g.env().num_envs())}, name.c_str());
+             const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(g.env().num_envs())};
+             auto v = float64_array(values, name.c_str(), &shape);
              g.env().set_param(name, v.data());
            },
            py::arg("name"), py::arg("values"))
@@ -255,7 +257,8 @@ void bind_envs(py::module_& m) {
         if (term.dtype().kind() != 'b')
           throw py::type_error(concat("terminal must be a boolean array, got dtype ",
                                       std::string(py::str(term.dtype()))));
-        auto tb = py::array_t<bool, py::array::c_style>::ensure(term);
+        require_shape(term, {S}, "terminal");
+        auto tb = contiguous<bool, py::array::c_style>(term, "terminal");
         require_shape(tb, {S}, "terminal");
         mdp.P = to_vector(p);
         mdp.R = to_vector(r);

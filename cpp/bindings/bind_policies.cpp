@@ -50,8 +50,8 @@ py::array_t<double> features_of(const FeatureMap& f, const py::array_t<double>& 
 
 std::vector<std::int64_t> discrete_actions(const py::handle& actions, py::ssize_t n,
                                            std::int64_t A) {
-  auto a = int64_array(actions, "actions");
-  require_shape(a, {n}, "actions");
+  const std::vector<py::ssize_t> shape{n};
+  auto a = int64_array(actions, "actions", &shape);
   std::vector<std::int64_t> out(a.data(), a.data() + n);
   for (py::ssize_t i = 0; i < n; ++i)
     if (out[static_cast<std::size_t>(i)] < 0 || out[static_cast<std::size_t>(i)] >= A)
@@ -95,8 +95,8 @@ py::array_t<double> gaussian_means(const LinearBatch& b) {
 }
 
 py::array_t<double> continuous_actions(const py::handle& actions, const LinearBatch& b) {
-  auto a = float64_array(actions, "actions");
-  require_shape(a, {b.n, static_cast<py::ssize_t>(b.K)}, "actions");
+  const std::vector<py::ssize_t> shape{b.n, static_cast<py::ssize_t>(b.K)};
+  auto a = float64_array(actions, "actions", &shape);
   require_finite(a, "actions");
   return a;
 }

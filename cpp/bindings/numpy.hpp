@@ -44,6 +44,31 @@ inline py::array as_array(const py::handle& obj, const char* name) {
   }
 }
 
+// Inputs beyond this many elements are refused before any copy: 2**31
+// float64 values are already 16 GiB, and a zero-strided view can claim far
+// more elements than memory holds.
+inline constexpr py::ssize_t kMaxElements = py::ssize_t{1} << 31;
+
+inline void require_size(const py::array& a, const char* name) {
+  if (a.size() > kMaxElements)
+    throw py::value_error(concat(name, " has ", a.size(), " elements; at most ", kMaxElements,
+                                 " are accepted"));
+}
+
+// A C-contiguous array of T, copied only when needed. A failed conversion
+// (no memory for the copy, a dtype numpy cannot cast) raises here instead
+// of returning an empty array to be used later.
+template <class T, int Flags = py::array::c_style | py::array::forcecast>
+py::array_t<T, Flags> contiguous(const py::array& a, const char* name) {
+  require_size(a, name);
+  auto result = py::array_t<T, Flags>::ensure(a);
+  if (!result)
+    throw py::value_error(concat(name, " could not be converted to a contiguous array of ",
+                                 std::string(py::str(py::dtype::of<T>())), " (",
+                                 a.size(), " elements)"));
+  return result;
+}
+
 inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape,
                           const char* name) {
   bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
@@ -53,31 +78,37 @@ inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& sh
 }
 
 // Integer arrays only (a float action for a Discrete space is a bug, not
-// something to truncate); returned C-contiguous int64.
-inline py::array_t<std::int64_t> int64_array(const py::handle& obj, const char* name) {
+// something to truncate); returned C-contiguous int64. With `shape`, the
+// shape is checked before anything is copied.
+inline py::array_t<std::int64_t> int64_array(const py::handle& obj, const char* name,
+                                             const std::vector<py::ssize_t>* shape = nullptr) {
   py::array a = as_array(obj, name);
   const char kind = a.dtype().kind();
   if (kind != 'i' && kind != 'u')
     throw py::type_error(concat(name, " must be an integer array, got dtype ",
                                 std::string(py::str(a.dtype()))));
+  if (shape) require_shape(a, *shape, name);
   if (kind == 'u' && a.dtype().itemsize() == 8) {
     // uint64 values above 2**63 would wrap to negative int64 silently.
-    auto u = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    auto u = contiguous<std::uint64_t>(a, name);
     for (py::ssize_t k = 0; k < u.size(); ++k)
       if (u.data()[k] > static_cast<std::uint64_t>(INT64_MAX))
         throw py::value_error(concat(name, " has an entry out of the int64 range: ", u.data()[k]));
   }
-  return py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  return contiguous<std::int64_t>(a, name);
 }
 
-// Real numbers (float or integer dtypes) as C-contiguous float64.
-inline py::array_t<double> float64_array(const py::handle& obj, const char* name) {
+// Real numbers (float or integer dtypes) as C-contiguous float64; with
+// `shape`, checked before anything is copied.
+inline py::array_t<double> float64_array(const py::handle& obj, const char* name,
+                                         const std::vector<py::ssize_t>* shape = nullptr) {
   py::array a = as_array(obj, name);
   const char kind = a.dtype().kind();
   if (kind != 'f' && kind != 'i' && kind != 'u')
     throw py::type_error(concat(name, " must be a real-valued array, got dtype ",
                                 std::string(py::str(a.dtype()))));
-  return py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (shape) require_shape(a, *shape, name);
+  return contiguous<double>(a, name);
 }
 
 inline void require_finite(const py::array_t<double>& a, const char* name) {

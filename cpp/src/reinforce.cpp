@@ -64,6 +64,11 @@ namespace {
 // Episodes longer than this without a time limit are almost surely a policy
 // that never ends one; better an error than filling the memory.
 constexpr std::int64_t kMaxEpisodeSteps = 10'000'000;
+// Largest dense solve the engine sets up: the Fisher matrix (parameters) or
+// the value fit's normal equations (features); 4096^2 doubles are 128 MiB.
+constexpr std::int64_t kMaxDense = 4096;
+// Bound on a Gaussian policy's log std (sigma from 2e-9 to 5e8).
+constexpr double kMaxLogStd = 20.0;
 // Env random streams use (seed, i); the policy's use (seed ^ key, i).
 constexpr std::uint64_t kPolicyStreamKey = 0x5DEECE66DA3B9F1BULL;
 
@@ -92,9 +97,13 @@ struct EnvBuffer {
   // thread as is (a Python env's KeyboardInterrupt stays one).
   std::exception_ptr error;
 
+  // Doubles the capacity (the first call sizes it so that one env's rows of
+  // features take at most ~32 MiB). `cap` changes only once every vector has
+  // its new size, so a failed allocation leaves a consistent buffer.
   void grow(std::int64_t F, std::int64_t K, std::int64_t D) {
-    cap = cap == 0 ? 1024 : 2 * cap;
-    const auto c = static_cast<std::size_t>(cap);
+    const std::int64_t first = std::max<std::int64_t>(16, std::min<std::int64_t>(1024, (std::int64_t{1} << 22) / F));
+    const std::int64_t next = cap == 0 ? first : 2 * cap;
+    const auto c = static_cast<std::size_t>(next);
     phi.resize(c * static_cast<std::size_t>(F));
     out.resize(c * static_cast<std::size_t>(K));
     act_c.resize(c * static_cast<std::size_t>(D));
@@ -103,6 +112,7 @@ struct EnvBuffer {
     psi.resize(c);
     base.resize(c);
     target.resize(c);
+    cap = next;
   }
 };
 
@@ -149,6 +159,12 @@ class ReinforceEngine {
       high_ = aspace.high;
     }
     P_ = F_ * K_ + (learn_std_ ? D_ : 0);
+    require(cfg_.optimizer != OptimizerKind::kNatural || P_ <= kMaxDense,
+            "optimizer='natural' solves with a dense ", P_, " x ", P_,
+            " Fisher matrix; it supports at most ", kMaxDense, " parameters");
+    require(!(cfg_.baseline == Baseline::kValue || cfg_.returns == Returns::kGae) || F_ <= kMaxDense,
+            "the value baseline is a dense ", F_, " x ", F_, " least-squares fit; it supports at "
+            "most ", kMaxDense, " features");
     max_steps_ = env_.max_episode_steps();
     const std::int64_t n_envs = env_.num_envs();
     bufs_.resize(static_cast<std::size_t>(n_envs));
@@ -195,12 +211,13 @@ class ReinforceEngine {
       accumulate_fisher();
       stats.fisher_condition = natural_direction(g, step);
     } else if (cfg_.optimizer == OptimizerKind::kAdam) {
-      adam_.direction(g, cfg_.lr, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_eps, step);
+      adam_direction(g, step);
     } else {
       for (std::int64_t k = 0; k < P_; ++k) step[static_cast<std::size_t>(k)] = cfg_.lr * g[static_cast<std::size_t>(k)];
     }
     std::vector<double> updated = params;
     for (std::int64_t k = 0; k < P_; ++k) updated[static_cast<std::size_t>(k)] += step[static_cast<std::size_t>(k)];
+    clamp_log_std(updated);
     bool finite = true;
     for (double v : updated) finite = finite && std::isfinite(v);
     // Last chance to be interrupted: after this the update is applied whole.
@@ -208,13 +225,23 @@ class ReinforceEngine {
     if (!finite || stop) {
       if (cfg_.optimizer == OptimizerKind::kAdam) adam_.undo();
       if (stop) throw Interrupted{};
-      throw std::runtime_error(concat("iteration ", iteration_,
+      throw std::runtime_error(concat("iteration ", completed_ + 1,
                                       ": the update made the parameters non-finite; they were "
                                       "left at their last finite values"));
     }
     unflatten(updated, theta, log_std);
-    ++completed_;
     stats.kl = mean_kl(params, theta, log_std);
+    if (!std::isfinite(stats.kl)) {
+      // Finite parameters, but a policy infinitely far from the last one
+      // (probabilities or densities that underflow): the run has diverged.
+      unflatten(params, theta, log_std);
+      if (cfg_.optimizer == OptimizerKind::kAdam) adam_.undo();
+      throw std::runtime_error(concat("iteration ", completed_ + 1,
+                                      ": the update moved the policy by an infinite KL "
+                                      "divergence; the parameters were left at their last "
+                                      "values (lower the step size)"));
+    }
+    ++completed_;
     if (uses_value()) fit_value();
     env_.require_reset_all();
     return stats;
@@ -286,6 +313,8 @@ class ReinforceEngine {
 
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t m) {
     require(m >= 1, "episodes must be >= 1, got ", m);
+    require(P_ <= kMaxDense, "the Fisher matrix of ", P_, " parameters is too large to form (at "
+            "most ", kMaxDense, ")");
     rollout(theta, log_std, m, false);
     gather_order();
     accumulate_fisher();
@@ -804,14 +833,13 @@ class ReinforceEngine {
     IterationStats s;
     const std::size_t m = order_.size();
     s.episodes = static_cast<std::int64_t>(m);
-    double sum = 0.0, sq = 0.0, len = 0.0, ent = 0.0;
+    double sum = 0.0, len = 0.0, ent = 0.0;
     s.return_min = std::numeric_limits<double>::infinity();
     s.return_max = -std::numeric_limits<double>::infinity();
     for (std::size_t j = 0; j < m; ++j) {
       const EnvBuffer& b = bufs_[static_cast<std::size_t>(order_[j].first)];
       const EpisodeRecord& e = b.episodes[static_cast<std::size_t>(order_[j].second)];
       sum += e.undiscounted;
-      sq += e.undiscounted * e.undiscounted;
       s.return_min = std::min(s.return_min, e.undiscounted);
       s.return_max = std::max(s.return_max, e.undiscounted);
       len += static_cast<double>(e.length);
@@ -820,7 +848,11 @@ class ReinforceEngine {
     // Summed per env, then over envs in index order: independent of threads.
     for (std::int64_t i = 0; i < used_envs_; ++i) ent += bufs_[static_cast<std::size_t>(i)].entropy_sum;
     s.return_mean = sum / static_cast<double>(m);
-    s.return_std = std::sqrt(std::max(sq / static_cast<double>(m) - s.return_mean * s.return_mean, 0.0));
+    s.return_std = spread(s.return_mean, m, [&](std::size_t j) {
+      return bufs_[static_cast<std::size_t>(order_[j].first)]
+          .episodes[static_cast<std::size_t>(order_[j].second)]
+          .undiscounted;
+    });
     s.length_mean = len / static_cast<double>(m);
     s.entropy = kind_ == PolicyKind::kSoftmax ? ent / static_cast<double>(s.env_steps)
                                               : gaussian::entropy(current_log_std_, D_);
@@ -860,7 +892,8 @@ class ReinforceEngine {
         }
       }
     }
-    return n > 0 ? total / static_cast<double>(n) : 0.0;
+    // Each term is >= 0; rounding can leave a tiny negative sum.
+    return n > 0 ? std::max(total / static_cast<double>(n), 0.0) : 0.0;
   }
 
   // ---- online (Williams 1992) ---------------------------------------------
@@ -891,15 +924,13 @@ class ReinforceEngine {
       }
     }
     stats.episodes = m;
-    double sum = 0, sq = 0;
+    double sum = 0;
     stats.return_min = *std::min_element(returns.begin(), returns.end());
     stats.return_max = *std::max_element(returns.begin(), returns.end());
-    for (double r : returns) {
-      sum += r;
-      sq += r * r;
-    }
+    for (double r : returns) sum += r;
     stats.return_mean = sum / static_cast<double>(m);
-    stats.return_std = std::sqrt(std::max(sq / static_cast<double>(m) - stats.return_mean * stats.return_mean, 0.0));
+    stats.return_std = spread(stats.return_mean, returns.size(),
+                              [&](std::size_t j) { return returns[j]; });
     double len = 0;
     for (double l : lengths) len += l;
     stats.length_mean = len / static_cast<double>(m);
@@ -948,14 +979,14 @@ class ReinforceEngine {
     require_finite_gradient(grad_);
     std::vector<double> params = flatten(theta, log_std), step(static_cast<std::size_t>(P_));
     if (cfg_.optimizer == OptimizerKind::kAdam) {
-      adam_.direction(grad_, cfg_.lr, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_eps, step);
+      adam_direction(grad_, step);
     } else {
       for (std::int64_t k = 0; k < P_; ++k) step[static_cast<std::size_t>(k)] = cfg_.lr * grad_[static_cast<std::size_t>(k)];
     }
     for (std::int64_t k = 0; k < P_; ++k) params[static_cast<std::size_t>(k)] += step[static_cast<std::size_t>(k)];
     for (double v : params)
       if (!std::isfinite(v)) {
-        throw std::runtime_error(concat("iteration ", iteration_, ", episode ", j,
+        throw std::runtime_error(concat("iteration ", completed_ + 1, ", episode ", j,
                                         ": the update made the parameters non-finite; they "
                                         "were reset to their values before this iteration"));
       }
@@ -972,18 +1003,55 @@ class ReinforceEngine {
 
   // ---- helpers ------------------------------------------------------------
 
+  // Standard deviation of m values around their mean, scaled so that huge
+  // finite values do not overflow their squares.
+  template <class Value>
+  static double spread(double mean, std::size_t m, Value value) {
+    double scale = 0.0;
+    for (std::size_t j = 0; j < m; ++j) scale = std::max(scale, std::fabs(value(j) - mean));
+    if (scale == 0.0 || !std::isfinite(scale)) return scale;
+    double sq = 0.0;
+    for (std::size_t j = 0; j < m; ++j) {
+      const double d = (value(j) - mean) / scale;
+      sq += d * d;
+    }
+    return scale * std::sqrt(sq / static_cast<double>(m));
+  }
+
   void require_finite_gradient(const std::vector<double>& g) const {
     for (double v : g)
       if (!std::isfinite(v))
-        throw std::runtime_error(concat("iteration ", iteration_,
+        throw std::runtime_error(concat("iteration ", completed_ + 1,
                                         ": the gradient is not finite; the parameters were left "
                                         "at their last finite values"));
   }
 
+  void adam_direction(const std::vector<double>& g, std::vector<double>& step) {
+    try {
+      adam_.direction(g, cfg_.lr, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_eps, step);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(concat("iteration ", completed_ + 1, ": ", e.what()));
+    }
+  }
+
+  // Keeps a learned log std in [-kMaxLogStd, kMaxLogStd]: beyond, sigma^2
+  // or 1 / sigma^2 leave the float64 range and scores become inf or NaN.
+  void clamp_log_std(std::vector<double>& params) const {
+    if (!learn_std_) return;
+    for (std::int64_t d = 0; d < D_; ++d) {
+      double& v = params[static_cast<std::size_t>(F_ * K_ + d)];
+      if (std::isfinite(v)) v = std::min(std::max(v, -kMaxLogStd), kMaxLogStd);
+    }
+  }
+
+  // Euclidean norm, scaled so that huge finite entries do not overflow.
   static double norm(const std::vector<double>& g) {
+    double scale = 0.0;
+    for (double v : g) scale = std::max(scale, std::fabs(v));
+    if (scale == 0.0 || !std::isfinite(scale)) return scale;
     double s = 0.0;
-    for (double v : g) s += v * v;
-    return std::sqrt(s);
+    for (double v : g) s += (v / scale) * (v / scale);
+    return scale * std::sqrt(s);
   }
 
   std::vector<double> flatten(const double* theta, const double* log_std) const {

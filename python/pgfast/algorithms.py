@@ -24,6 +24,9 @@ __all__ = ["History", "Reinforce", "evaluate"]
 
 Policy = LinearSoftmax | LinearGaussian
 
+#: Bound on episode and step counts: far beyond any run, and within int64.
+MAX_COUNT = 2**40
+
 _RETURNS = ("total", "reward_to_go", "discounted_reward_to_go", "gae")
 _BASELINES = ("none", "mean", "time", "value", "optimal")
 _OPTIMIZERS = ("sgd", "adam", "natural")
@@ -204,9 +207,10 @@ class Reinforce:
         gamma = check_real(gamma, "gamma")
         if not 0 <= gamma <= 1:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
-        episodes_per_update = check_int(episodes_per_update, "episodes_per_update", minimum=1)
+        episodes_per_update = check_int(episodes_per_update, "episodes_per_update", minimum=1,
+                                        maximum=MAX_COUNT)
         steps = 0 if steps_per_update is None else check_int(
-            steps_per_update, "steps_per_update", minimum=1)
+            steps_per_update, "steps_per_update", minimum=1, maximum=MAX_COUNT)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair, got {betas!r}")
         beta1, beta2 = (check_real(b, "betas") for b in betas)
@@ -248,10 +252,11 @@ class Reinforce:
         abandons it. If the KeyboardInterrupt only surfaces after the engine
         returned, the update stands and ``iterations_done`` counts it.
         """
-        try:
-            stats = self._engine.iterate(self.policy.theta, self._log_std())
-        finally:
-            self.iterations_done = self._engine.completed
+        with self.policy._in_use(training=True):
+            try:
+                stats = self._engine.iterate(self.policy.theta, self._log_std())
+            finally:
+                self.iterations_done = self._engine.completed
         return stats
 
     def train(
@@ -301,8 +306,9 @@ class Reinforce:
         With ``baseline="value"`` (or GAE) the value is fitted on this call's
         episodes for the next call, as after an update.
         """
-        episodes = check_int(episodes, "episodes", minimum=2)
-        mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)
+        episodes = check_int(episodes, "episodes", minimum=2, maximum=MAX_COUNT)
+        with self.policy._in_use(training=False):
+            mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)
         shaped = (self._unflatten(mean), self._unflatten(stderr))
         return shaped if return_stderr else shaped[0]
 
@@ -311,8 +317,9 @@ class Reinforce:
         ``"exact"``), estimated from ``episodes`` episodes without updating:
         ``(1/m) sum_i sum_t gamma^t s_t s_t^T`` over the flat parameters
         (``theta.ravel()``, then ``log_std`` if learned)."""
-        episodes = check_int(episodes, "episodes", minimum=1)
-        return self._engine.fisher(self.policy.theta, self._log_std(), episodes)
+        episodes = check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
+        with self.policy._in_use(training=False):
+            return self._engine.fisher(self.policy.theta, self._log_std(), episodes)
 
     def _unflatten(self, flat: np.ndarray) -> Any:
         theta = flat[: self.policy.theta.size].reshape(self.policy.theta.shape)
@@ -343,11 +350,12 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     """
     env = as_vector_env(env)
     kind, n_out, learn_std = _policy_kind(policy)
-    episodes = check_int(episodes, "episodes", minimum=1)
+    episodes = check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     engine = _engine_for(env, policy, seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
-    returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
+    with policy._in_use(training=False):
+        returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
     return (returns, lengths) if return_lengths else returns
 
 
@@ -419,11 +427,13 @@ def rollout(env: Any, policy: Policy, *, episodes: int | None = None, steps: int
     _policy_kind(policy)
     if (episodes is None) == (steps is None):
         raise ValueError("give exactly one of episodes or steps")
-    n_episodes = 0 if episodes is None else check_int(episodes, "episodes", minimum=1)
-    n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1)
+    n_episodes = 0 if episodes is None else check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
+    n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
-    data = _engine_for(env, policy, seed).rollout(policy.theta, log_std, n_episodes, n_steps,
+    engine = _engine_for(env, policy, seed)
+    with policy._in_use(training=False):
+        data = engine.rollout(policy.theta, log_std, n_episodes, n_steps,
                                                   bool(deterministic))
     space = env.single_observation_space
     obs = data["observations"]

@@ -203,7 +203,7 @@ class GymnasiumEnv(VectorEnv):
 
     def __init__(self, env: gym.Env | str, seed: int | None = None) -> None:
         if isinstance(env, str):
-            env = gym.make(env)
+            env = _gym_make(env)
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or an id, got {type(env).__name__}")
         for name, space in (("observation", env.observation_space), ("action", env.action_space)):
@@ -251,7 +251,11 @@ class GymnasiumEnv(VectorEnv):
     def reset(self, *, seed: int | list[int | None] | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         if isinstance(seed, (list, tuple)):
+            if len(seed) != 1:
+                raise ValueError(f"seed must have one entry per env (1), got {len(seed)}")
             seed = seed[0]
+        if seed is not None:
+            seed = check_seed(seed)
         obs, info = self.gym_env.reset(seed=seed, options=options)
         self._first_reset = False
         self._needs_reset = False
@@ -262,9 +266,18 @@ class GymnasiumEnv(VectorEnv):
         if self._needs_reset:  # next-step autoreset, as Gymnasium's vector envs
             obs, info = self.reset()
             return obs, np.zeros(1), np.zeros(1, dtype=bool), np.zeros(1, dtype=bool), info
-        action = np.asarray(actions)[0]
+        batch = np.asarray(actions)
+        if batch.shape != self.action_space.shape:
+            raise ValueError(f"actions must have shape {self.action_space.shape}, got {batch.shape}")
+        action = batch[0]
         if self._discrete_action:
+            if batch.dtype.kind not in "iu":
+                raise TypeError(f"actions must be an integer array, got dtype {batch.dtype}")
             action = int(action)
+        else:
+            action = action.astype(self.single_action_space.dtype)
+        if not self.single_action_space.contains(action):
+            raise ValueError(f"actions[0] = {action!r} is not in {self.single_action_space}")
         obs, reward, terminated, truncated, info = self.gym_env.step(action)
         self._needs_reset = bool(terminated or truncated)
         return (self._batch(obs), np.array([float(reward)]), np.array([bool(terminated)]),
@@ -282,6 +295,20 @@ class GymnasiumEnv(VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         self.gym_env.close()
         super().close_extras(**kwargs)
+
+
+def _gym_make(env_id: str) -> gym.Env:
+    """gymnasium.make for an id pgfast does not have, with its errors as ValueError."""
+    if not env_id or not all(c.isalnum() or c in "-_/.:" for c in env_id):
+        raise ValueError(f"unknown environment id {env_id!r}")
+    if ":" in env_id:
+        # "module:Env-v0" would make Gymnasium import a module named by the caller.
+        raise ValueError(f"environment ids with a module prefix are not accepted: {env_id!r}")
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as exc:
+        raise ValueError(f"unknown environment id {env_id!r}: pgfast has {', '.join(list_envs())}"
+                         f"; Gymnasium says: {exc}") from None
 
 
 def _spec_tuple(space: gym.Space) -> tuple:
@@ -445,7 +472,7 @@ def make(
         >>> env.get_param("gravity")[[0, -1]]
         array([ 9., 11.])
     """
-    num_envs = check_int(num_envs, "num_envs", minimum=1, maximum=2**31)
+    num_envs = check_int(num_envs, "num_envs", minimum=1, maximum=2**24)
     num_threads = check_int(num_threads, "num_threads", minimum=1, maximum=256)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     if max_episode_steps is not None:

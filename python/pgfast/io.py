@@ -87,6 +87,8 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
         if f.read(4) != b"PK\x03\x04":
             raise _fail(path, "not an .npz (zip) archive")
         f.seek(0)
+        _check_entry_sizes(f, path)
+        f.seek(0)
         try:
             with np.load(f, allow_pickle=False) as archive:
                 names = set(archive.files)
@@ -142,6 +144,34 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
     if env is not None:
         check_compatible(meta, env)
     return policy
+
+
+#: A policy's arrays never come near this; a header claiming more is hostile.
+MAX_ENTRY_ELEMENTS = 2**28
+
+
+def _check_entry_sizes(f: Any, path: Any) -> None:
+    """Read each entry's .npy header (not its data) and refuse absurd shapes,
+    so that a few hundred bytes cannot make numpy allocate gigabytes."""
+    try:
+        with zipfile.ZipFile(f) as z:
+            for name in z.namelist():
+                with z.open(name) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(member)
+                    if dtype.hasobject:
+                        raise _fail(path, f"entry {name!r} holds Python objects, which would "
+                                          "need pickle")
+                    if int(np.prod(shape, dtype=np.float64)) > MAX_ENTRY_ELEMENTS:
+                        raise _fail(path, f"entry {name!r} claims shape {shape}")
+    except ValueError as exc:
+        if "valid pgfast policy" in str(exc):
+            raise
+        raise _fail(path, f"corrupt archive ({exc})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise _fail(path, f"corrupt archive ({exc})") from None
 
 
 def check_compatible(meta: dict[str, Any], env: Any) -> None:

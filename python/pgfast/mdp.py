@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from typing import Any
 
@@ -191,7 +192,13 @@ class TabularMDP:
                 f"unwrapped.initial_state_distrib, got {type(unwrapped).__name__}"
             )
         n_states = len(table)
-        n_actions = len(table[0])
+        if n_states == 0 or set(table) != set(range(n_states)):
+            raise ValueError("from_gymnasium: unwrapped.P must map the states 0..S-1, got keys "
+                             f"{sorted(table, key=repr)[:5]}...")
+        first = table[0]
+        n_actions = len(first) if isinstance(first, dict) else 0
+        if n_actions == 0:
+            raise ValueError("from_gymnasium: unwrapped.P[0] must map the actions 0..A-1")
         P = np.zeros((n_states, n_actions, n_states))
         R = np.zeros((n_states, n_actions, n_states))
         reward_seen = np.zeros((n_states, n_actions, n_states), dtype=bool)
@@ -199,9 +206,21 @@ class TabularMDP:
         enters_continuing = np.zeros((n_states, n_states), dtype=bool)  # [s, s']
         conflicts: list[tuple[int, int, int]] = []
         for s in range(n_states):
+            row = table[s]
+            if not isinstance(row, dict) or set(row) != set(range(n_actions)):
+                raise ValueError(f"from_gymnasium: unwrapped.P[{s}] must map the actions "
+                                 f"0..{n_actions - 1}")
             for a in range(n_actions):
-                for p, s_next, r, terminated in table[s][a]:
-                    s_next = int(s_next)
+                for outcome in row[a]:
+                    try:
+                        p, s_next, r, terminated = outcome
+                        p, r, s_next = float(p), float(r), operator.index(s_next)
+                    except (TypeError, ValueError):
+                        raise ValueError(f"from_gymnasium: P[{s}][{a}] holds {outcome!r}, not "
+                                         "(probability, next state, reward, terminated)") from None
+                    if not 0 <= s_next < n_states:
+                        raise ValueError(f"from_gymnasium: P[{s}][{a}] leads to state {s_next}, "
+                                         f"outside 0..{n_states - 1}")
                     P[s, a, s_next] += p
                     if reward_seen[s, a, s_next] and R[s, a, s_next] != r and p > 0:
                         conflicts.append((s, a, s_next))
@@ -213,7 +232,10 @@ class TabularMDP:
                         else:
                             enters_continuing[s, s_next] = True
         terminal = enters_terminating
-        initial = np.asarray(initial, dtype=np.float64)
+        initial = as_float_array(initial, "initial_state_distrib", ndim=1)
+        if initial.shape != (n_states,):
+            raise ValueError(f"from_gymnasium: initial_state_distrib must have shape ({n_states},),"
+                             f" got {initial.shape}")
         reachable = _reachable(P, initial, terminal)
         for s, a, s_next in conflicts:
             if reachable[s]:

@@ -7,6 +7,9 @@ place during training. Every method takes a batch of observations
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,21 @@ def _seed_from(rng: np.random.Generator | int | None) -> int:
     elif not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
     return int(rng.integers(0, 2**63))
+
+
+#: |log_std| above this makes sigma^2 or 1/sigma^2 overflow float64 (the engine
+#: also clamps a learned log std to this range).
+MAX_LOG_STD = 20.0
+
+
+def _log_std_array(value: Any, action_dim: int) -> np.ndarray:
+    ls = as_float_array(value, "log_std")
+    if ls.ndim == 0:
+        ls = np.full(action_dim, float(ls))
+    ls = _param_array(ls, (action_dim,), "log_std")
+    if (np.abs(ls) > MAX_LOG_STD).any():
+        raise ValueError(f"log_std must be in [-{MAX_LOG_STD}, {MAX_LOG_STD}], got {ls}")
+    return ls
 
 
 def _param_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -48,6 +66,33 @@ class _LinearPolicy:
         self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
         #: The JSON metadata of the file it was loaded from (empty otherwise).
         self.metadata: dict[str, Any] = {}
+        # C++ reads or updates the parameters with the GIL released: any number
+        # of readers (evaluation, rollouts, estimates) or one trainer at a time.
+        self._use_lock = threading.Lock()
+        self._readers = 0
+        self._training = False
+
+    @contextlib.contextmanager
+    def _in_use(self, *, training: bool) -> Iterator[None]:
+        """Refuse, rather than race, a trainer beside any other user of theta."""
+        with self._use_lock:
+            busy = self._training or (training and self._readers > 0)
+            if not busy:
+                if training:
+                    self._training = True
+                else:
+                    self._readers += 1
+        if busy:
+            raise RuntimeError("this policy is being used by another thread (training beside "
+                               "another use of its parameters); use one policy per thread")
+        try:
+            yield
+        finally:
+            with self._use_lock:
+                if training:
+                    self._training = False
+                else:
+                    self._readers -= 1
 
     @property
     def theta(self) -> np.ndarray:
@@ -147,10 +192,7 @@ class LinearGaussian(_LinearPolicy):
                  learn_std: bool = True, theta: Any = None) -> None:
         self.action_dim = check_int(action_dim, "action_dim", minimum=1)
         super().__init__(features, self.action_dim, theta)
-        ls = as_float_array(log_std, "log_std")
-        if ls.ndim == 0:
-            ls = np.full(self.action_dim, float(ls))
-        self._log_std = _param_array(ls, (self.action_dim,), "log_std")
+        self._log_std = _log_std_array(log_std, self.action_dim)
         self.learn_std = bool(learn_std)
 
     @property
@@ -160,10 +202,7 @@ class LinearGaussian(_LinearPolicy):
 
     @log_std.setter
     def log_std(self, value: Any) -> None:
-        ls = as_float_array(value, "log_std")
-        if ls.ndim == 0:
-            ls = np.full(self.action_dim, float(ls))
-        self._log_std[...] = _param_array(ls, self._log_std.shape, "log_std")
+        self._log_std[...] = _log_std_array(value, self.action_dim)
 
     @property
     def n_params(self) -> int:

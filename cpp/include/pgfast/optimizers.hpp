@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace pgfast {
@@ -29,6 +30,12 @@ class AdamState {
     for (std::size_t k = 0; k < g.size(); ++k) {
       m_[k] = beta1 * m_[k] + (1.0 - beta1) * g[k];
       v_[k] = beta2 * v_[k] + (1.0 - beta2) * g[k] * g[k];
+      if (!std::isfinite(v_[k])) {
+        // g^2 overflowed: Adam would silently take a zero step.
+        undo();
+        throw std::runtime_error(
+            "the gradient is too large for Adam (its square overflows); scale the rewards");
+      }
       step[k] = lr * (m_[k] / c1) / (std::sqrt(v_[k] / c2) + eps);
     }
   }

@@ -31,8 +31,9 @@ struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().s
                                  std::int64_t{}, std::declval<double*>(),
                                  std::declval<bool*>()))>> : std::true_type {};
 
-// Keeps every buffer size (num_envs times a row width) far from overflow.
-inline constexpr std::int64_t kMaxEnvs = std::int64_t{1} << 31;
+// Keeps every buffer (num_envs times a row width) far from overflow and
+// from exhausting memory: 2**24 CartPoles already hold ~1 GiB of state.
+inline constexpr std::int64_t kMaxEnvs = std::int64_t{1} << 24;
 
 template <class Model>
 class VecEnv final : public VecEnvBase {
