@@ -38,16 +38,26 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import reference_numpy  # noqa: E402
+import reference_numpy
 
 TARGET = 475.0
 
 
-def pgfast_run(seed: int, iterations: int, stop: bool) -> dict:
+def pgfast_features(features: str = "identity"):
+    """pgfast's feature map for a spec of reference_numpy.feature_map: the same features."""
+    import pgfast as pg
+
+    if features == "identity":
+        return pg.features.Identity(4)
+    order = int(features.partition(":")[2])
+    return pg.features.Fourier(order, reference_numpy.CARTPOLE_LOW, reference_numpy.CARTPOLE_HIGH)
+
+
+def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity") -> dict:
     import pgfast as pg
 
     env = pg.make("CartPole-v1", num_envs=16, seed=seed)
-    policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    policy = pg.LinearSoftmax(pgfast_features(features), n_actions=2)
     algo = pg.Reinforce(env, policy, lr=0.05, gamma=0.99, episodes_per_update=16,
                         returns="reward_to_go", baseline="mean", optimizer="adam", seed=seed)
     start = time.perf_counter()
@@ -59,27 +69,44 @@ def pgfast_run(seed: int, iterations: int, stop: bool) -> dict:
     first = int(solved[0]) if solved.size else None
     return {
         "steps_per_second": float(steps[-1] / total),
+        "total_env_steps": int(steps[-1]),
+        "total_time": total,
+        "iterations_run": history.iterations,
         "solved_iteration": None if first is None else first + 1,
         "solved_time": None if first is None else float(history["wall_time"][first]),
         "solved_env_steps": None if first is None else int(steps[first]),
     }
 
 
-def numpy_run(seed: int, iterations: int, stop: bool) -> dict:
-    h = reference_numpy.train(iterations, seed=seed, target_return=TARGET, stop_at_target=stop)
-    return {k: h[k] for k in ("steps_per_second", "solved_iteration", "solved_time",
+def numpy_run(seed: int, iterations: int, stop: bool, features: str = "identity") -> dict:
+    h = reference_numpy.train(iterations, seed=seed, target_return=TARGET, stop_at_target=stop,
+                              features=features)
+    return {k: h[k] for k in ("steps_per_second", "total_env_steps", "total_time",
+                              "iterations_run", "solved_iteration", "solved_time",
                               "solved_env_steps")}
 
 
-def ceiling_binary() -> pathlib.Path | None:
+def build_ceiling() -> tuple[pathlib.Path | None, str | None]:
+    """The C++ ceiling's binary, built with benchmarks/limit/build.sh if it is missing or
+    older than its source: ``(path, None)``, or ``(None, why it could not be built)``."""
     binary = HERE / "limit" / "build" / "reinforce_cartpole"
     source = HERE / "limit" / "reinforce_cartpole.cpp"
     if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
-        result = subprocess.run(["bash", str(HERE / "limit" / "build.sh")], capture_output=True,
-                                text=True, check=False)
+        try:
+            result = subprocess.run(["bash", str(HERE / "limit" / "build.sh")],
+                                    capture_output=True, text=True, check=False)
+        except OSError as exc:
+            return None, f"could not run benchmarks/limit/build.sh: {exc}"
         if result.returncode != 0:
-            print(f"could not build the C++ ceiling: {result.stderr.strip()}", file=sys.stderr)
-            return None
+            lines = result.stderr.strip().splitlines()
+            return None, f"build failed: {lines[-1] if lines else 'exit ' + str(result.returncode)}"
+    return binary, None
+
+
+def ceiling_binary() -> pathlib.Path | None:
+    binary, reason = build_ceiling()
+    if binary is None:
+        print(f"could not build the C++ ceiling: {reason}", file=sys.stderr)
     return binary
 
 
@@ -89,22 +116,37 @@ def ceiling_run(binary: pathlib.Path, seed: int, iterations: int, stop: bool) ->
         args.append("--stop-at-target")
     out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
     return {"steps_per_second": out["steps_per_second"],
+            "total_env_steps": out["env_steps"], "total_time": out["seconds"],
+            "iterations_run": out["iterations"],
             "solved_iteration": out.get("solved_iteration"),
             "solved_time": out.get("solved_seconds"),
             "solved_env_steps": out.get("solved_env_steps")}
 
 
-def jax_runs(python: str, seeds: list[int], iterations: int, stop: bool) -> list[dict] | str:
+def jax_report(python: str, seeds: list[int], iterations: int, stop: bool) -> dict:
+    """Run benchmarks/reference_jax.py --json under ``python``: its JSON object, or
+    ``{"available": False, "reason": ...}`` when jax is missing or the run failed."""
     args = [python, str(HERE / "reference_jax.py"), "--json", "--rollout", "while",
             "--iterations", str(iterations), "--seeds", *map(str, seeds)]
     if not stop:
         args.append("--no-stop")
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        return {"available": False, "reason": f"cannot run {python}: {exc}"}
     if result.returncode != 0:
-        return f"failed: {result.stderr.strip().splitlines()[-1] if result.stderr else '?'}"
+        last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "?"
+        return {"available": False, "reason": f"failed (exit {result.returncode}): {last}"}
     data = json.loads(result.stdout)
-    if "error" in data or "runs" not in data:
-        return f"missing ({data.get('error', 'jax not installed')})"
+    if "runs" not in data:
+        return {"available": False, "reason": data.get("reason", "jax not installed")}
+    return data
+
+
+def jax_runs(python: str, seeds: list[int], iterations: int, stop: bool) -> list[dict] | str:
+    data = jax_report(python, seeds, iterations, stop)
+    if not data.get("available", True) or "runs" not in data:
+        return f"missing ({data.get('reason', 'jax not installed')})"
     return data["runs"]
 
 
@@ -129,6 +171,7 @@ def main() -> None:
         os.sched_setaffinity(0, {args.cpu})  # inherited by the subprocesses
 
     import gymnasium
+
     import pgfast
 
     peers: dict[str, dict[str, list[dict] | str]] = {}

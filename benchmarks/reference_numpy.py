@@ -8,6 +8,7 @@ actions and forms the gradient as matrix products.
     python benchmarks/reference_numpy.py                 # seeds 0-4, 300 iterations
     python benchmarks/reference_numpy.py --quick         # seeds 0-2, stop at return 475
     python benchmarks/reference_numpy.py --seeds 0 --iterations 100 --no-stop
+    python benchmarks/reference_numpy.py --features fourier:3   # 256 Fourier features
 
 The algorithm (identical in pgfast and in benchmarks/limit/): linear softmax over
 phi(s) = [s_0, s_1, s_2, s_3, 1], theta (5, 2) initialised to zeros; 16
@@ -15,6 +16,12 @@ complete episodes per update; Psi_t = sum_{k>=t} gamma^(k-t) r_k with
 gamma = 0.99 (no gamma^t factor); baseline b = mean of Psi over all steps of the
 batch; g = (1/16) sum_i sum_t outer(phi(s_t), e_{a_t} - pi(.|s_t)) (Psi_t - b);
 Adam ascent (lr 0.05, betas 0.9 / 0.999, eps 1e-8).
+
+``--features fourier:K`` (``train(features="fourier:K")``) replaces [s, 1] by
+pgfast's ``pg.features.Fourier(K, low, high)``: cos(pi c . x) for every c in
+{0..K}^4, x the observation rescaled to [0, 1] with CartPole's box
+``CARTPOLE_LOW``/``CARTPOLE_HIGH`` (pgfast's preset) and clipped; (K + 1)^4
+features (256 for K = 3), computed for the 16 envs at once.
 
 Counting: "env steps" are the steps that belong to the 16 episodes (the sum of
 their lengths). The vector env keeps stepping the envs whose episode already
@@ -41,18 +48,50 @@ ENV_ID = "CartPole-v1"
 N_ACTIONS = 2
 N_FEATURES = 5  # Identity features with bias: [s_0, s_1, s_2, s_3, 1]
 MAX_EPISODE_STEPS = 500
+OBS_DIM = 4
+# The box pgfast's CartPole preset rescales to for bounded feature maps.
+CARTPOLE_LOW = (-2.4, -3.0, -0.21, -3.5)
+CARTPOLE_HIGH = (2.4, 3.0, 0.21, 3.5)
+
+
+def feature_map(features: str):
+    """``(n_features, write)`` for a feature spec: ``"identity"`` ([s, 1]) or
+    ``"fourier:K"``. ``write(obs, out)`` fills ``out`` (n_envs, n_features) with
+    phi of the float32 observations ``obs`` (n_envs, 4), in float64."""
+    if features == "identity":
+        def identity(obs: np.ndarray, out: np.ndarray) -> None:
+            out[:, :OBS_DIM] = obs
+            out[:, OBS_DIM] = 1.0
+        return N_FEATURES, identity
+    kind, _, order_text = features.partition(":")
+    if kind != "fourier" or not order_text.isdigit():
+        raise ValueError(f"features must be 'identity' or 'fourier:K', got {features!r}")
+    order = int(order_text)
+    # Row k holds c_k in base (order + 1), first dimension fastest (pgfast's order).
+    k = np.arange((order + 1) ** OBS_DIM)
+    coef_t = np.stack([(k // (order + 1) ** j) % (order + 1) for j in range(OBS_DIM)])
+    coef_t = np.pi * coef_t.astype(np.float64)  # (4, n_features), pi folded in
+    low = np.array(CARTPOLE_LOW)
+    inv_width = 1.0 / (np.array(CARTPOLE_HIGH) - low)
+
+    def fourier(obs: np.ndarray, out: np.ndarray) -> None:
+        unit = np.clip((obs - low) * inv_width, 0.0, 1.0)
+        np.matmul(unit, coef_t, out=out)
+        np.cos(out, out=out)
+    return coef_t.shape[1], fourier
 
 
 def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
           episodes_per_update: int = 16, lr: float = 0.05, gamma: float = 0.99,
           beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-          stop_at_target: bool = True) -> dict:
+          stop_at_target: bool = True, features: str = "identity") -> dict:
     """Train a linear softmax policy with REINFORCE and return the history.
 
     With ``target_return`` set, the first iteration whose batch mean return
     reaches it is recorded (``solved_*``), and training stops there unless
     ``stop_at_target`` is False. The per-iteration arrays cover only the
-    iterations that ran.
+    iterations that ran. ``features`` is ``"identity"`` ([s, 1]) or ``"fourier:K"``
+    (see :func:`feature_map`).
 
     Returns a dict with per-iteration arrays ``mean_return``, ``env_steps``
     (steps of that iteration), ``cumulative_env_steps``, ``wall_time``
@@ -67,12 +106,13 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
     n = episodes_per_update
     env = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
     rng = np.random.default_rng(seed)
-    theta = np.zeros((N_FEATURES, N_ACTIONS))
+    n_features, write_features = feature_map(features)
+    theta = np.zeros((n_features, N_ACTIONS))
     adam_m = np.zeros_like(theta)
     adam_v = np.zeros_like(theta)
 
     # Per-update buffers, indexed [t, env]; an episode lasts at most 500 steps.
-    phi_buf = np.ones((MAX_EPISODE_STEPS, n, N_FEATURES))  # bias column stays 1
+    phi_buf = np.ones((MAX_EPISODE_STEPS, n, n_features))
     act_buf = np.zeros((MAX_EPISODE_STEPS, n), dtype=np.int64)
     prob_buf = np.zeros((MAX_EPISODE_STEPS, n, N_ACTIONS))
     rew_buf = np.zeros((MAX_EPISODE_STEPS, n))
@@ -95,7 +135,7 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         t = 0
         while alive.any():
             phi = phi_buf[t]
-            phi[:, :4] = obs  # float32 observation -> float64 features
+            write_features(obs, phi)  # float32 observation -> float64 features
             logits = phi @ theta
             logits -= logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
@@ -201,11 +241,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (settings and per-seed scalars) "
                              "instead of the table")
+    parser.add_argument("--features", default="identity",
+                        help="'identity' ([s, 1], default) or 'fourier:K' ((K+1)^4 features)")
     parser.add_argument("--cpu", type=int, default=None,
                         help="pin the process to this CPU (Linux) for one-core figures")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    try:
+        n_features = feature_map(args.features)[0]  # rejects a bad spec before any run
+    except ValueError as exc:
+        parser.error(str(exc))
     seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.quick else
                                                           [0, 1, 2, 3, 4])
     iterations = args.iterations or (200 if args.quick else 300)
@@ -216,7 +262,8 @@ def main() -> None:
     import gymnasium as gym
     say(f"NumPy + Gymnasium REINFORCE reference: numpy {np.__version__}, gymnasium "
         f"{gym.__version__}, Python {platform.python_version()} on {platform.machine()}")
-    say(f"{ENV_ID}, 16 envs (vector_entry_point), linear softmax on [s, 1], reward-to-go "
+    say(f"{ENV_ID}, 16 envs (vector_entry_point), linear softmax on {args.features} "
+        f"({n_features} features), reward-to-go "
         f"gamma 0.99, mean baseline, Adam lr 0.05; budget {iterations} iterations"
         f"{', stop at target' if stop else ''}; target {args.target:g}")
     header = ("seed", "iters", "env steps", "wall s", "k steps/s", "solved at iter",
@@ -225,7 +272,8 @@ def main() -> None:
     say("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     solved_times, solved_iters, rates = [], [], []
     for seed in seeds:
-        h = train(iterations, seed=seed, target_return=args.target, stop_at_target=stop)
+        h = train(iterations, seed=seed, target_return=args.target, stop_at_target=stop,
+                  features=args.features)
         runs.append({"seed": seed, **_scalars(h)})
         rates.append(h["steps_per_second"])
         if h["solved_iteration"] is not None:
@@ -247,6 +295,7 @@ def main() -> None:
             "gymnasium": gym.__version__,
             "settings": {"iterations": iterations, "target": args.target,
                          "stop_at_target": stop, "cpu": args.cpu,
+                         "features": args.features, "n_features": n_features,
                          "episodes_per_update": 16, "lr": 0.05, "gamma": 0.99},
             "runs": runs}))
 
