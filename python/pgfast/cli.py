@@ -753,9 +753,27 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.full:
+        # The full suite lives in the source tree (benchmarks/run.py), next to
+        # its NumPy, JAX and C++ peers; an editable install finds it there.
+        import subprocess
+
+        import pgfast
+
+        script = Path(pgfast.__file__).resolve().parents[2] / "benchmarks" / "run.py"
+        if not script.is_file():
+            raise CLIError("pgfast bench --full runs benchmarks/run.py from a source checkout: "
+                           "clone the repository, pip install '.[bench]', then run "
+                           "python benchmarks/run.py")
+        extra = ["--quick"] if args.quick else []
+        if args.jax_python:
+            extra += ["--jax-python", args.jax_python]
+        if args.out_dir:
+            extra += ["--out-dir", args.out_dir]
+        return subprocess.call([sys.executable, str(script), *extra])
     from pgfast._bench import run_env_step_bench
 
-    run_env_step_bench(quick=not args.full, sizes=tuple(args.sizes))
+    run_env_step_bench(quick=True, sizes=tuple(args.sizes))
     return 0
 
 
@@ -883,7 +901,13 @@ def build_parser() -> argparse.ArgumentParser:
     envs = sub.add_parser("envs", help="list the built-in environments")
     envs.set_defaults(func=_cmd_envs)
     bench = sub.add_parser("bench", help="time env.step against Gymnasium on this machine")
-    bench.add_argument("--full", action="store_true", help="longer, steadier timing runs")
+    bench.add_argument("--full", action="store_true",
+                       help="run the whole comparison suite (benchmarks/run.py, from a checkout)")
+    bench.add_argument("--quick", action="store_true", help="with --full: the short version")
+    bench.add_argument("--jax-python", default=None, metavar="PATH",
+                       help="with --full: an interpreter that has jax and gymnax")
+    bench.add_argument("--out-dir", default=None, metavar="DIR",
+                       help="with --full: where to write latest.md and latest.json")
     bench.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 4096],
                        metavar="N", help="num_envs values to time (default: 1 16 256 4096)")
     bench.set_defaults(func=_cmd_bench)
