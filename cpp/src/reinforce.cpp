@@ -10,6 +10,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -671,7 +672,7 @@ class ReinforceEngine {
         const EnvBuffer& b = buf_of(j);
         const EpisodeRecord& e = rec_of(j);
         ones_.assign(static_cast<std::size_t>(e.length), 1.0);
-        episode_gradient(b, e, ones_.data(), log_std, gj.data(), std_grad.data());
+        episode_gradient(b, e, ones_.data(), log_std, gj.data(), std_grad.data(), W_);
         for (std::size_t k = 0; k < P; ++k) score_sums_(static_cast<Index>(j), static_cast<Index>(k)) = gj[k];
         R[j] = b.psi[static_cast<std::size_t>(e.start)];
       }
@@ -692,14 +693,41 @@ class ReinforceEngine {
         add_contribution(gj, sq, stderr_out != nullptr);
       }
     } else {
+      // Each episode's contribution into its own row, in parallel; then the
+      // rows are summed in episode order, so the bits do not depend on
+      // num_threads.
+      contrib_.resize(m * P);
+      std::exception_ptr failure;
+      std::mutex failure_mutex;
+      auto work = [&](std::int64_t begin, std::int64_t end) {
+        try {
+          RowMatrix W;
+          std::vector<double> adv, sg(static_cast<std::size_t>(std::max<std::int64_t>(D_, 1)));
+          for (std::int64_t j = begin; j < end; ++j) {
+            const auto jj = static_cast<std::size_t>(j);
+            const EnvBuffer& b = buf_of(jj);
+            const EpisodeRecord& e = rec_of(jj);
+            adv.resize(static_cast<std::size_t>(e.length));
+            for (std::int64_t t = 0; t < e.length; ++t)
+              adv[static_cast<std::size_t>(t)] = b.psi[static_cast<std::size_t>(e.start + t)] -
+                                                 b.base[static_cast<std::size_t>(e.start + t)];
+            episode_gradient(b, e, adv.data(), log_std, contrib_.data() + jj * P, sg.data(), W);
+          }
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+        }
+      };
+      const auto episodes = static_cast<std::int64_t>(m);
+      if (pool_ && episodes >= 2) {
+        pool_->parallel_for(episodes, cfg_.num_threads, work);
+      } else {
+        work(0, episodes);
+      }
+      if (failure) std::rethrow_exception(failure);
       for (std::size_t j = 0; j < m; ++j) {
-        const EnvBuffer& b = buf_of(j);
-        const EpisodeRecord& e = rec_of(j);
-        adv_.resize(static_cast<std::size_t>(e.length));
-        for (std::int64_t t = 0; t < e.length; ++t)
-          adv_[static_cast<std::size_t>(t)] = b.psi[static_cast<std::size_t>(e.start + t)] -
-                                              b.base[static_cast<std::size_t>(e.start + t)];
-        episode_gradient(b, e, adv_.data(), log_std, gj.data(), std_grad.data());
+        std::copy(contrib_.begin() + static_cast<std::ptrdiff_t>(j * P),
+                  contrib_.begin() + static_cast<std::ptrdiff_t>((j + 1) * P), gj.begin());
         add_contribution(gj, sq, stderr_out != nullptr);
       }
     }
@@ -721,13 +749,14 @@ class ReinforceEngine {
     }
   }
 
-  // out = flat gradient of one episode with per-step weights.
+  // out = flat gradient of one episode with per-step weights; W is scratch.
   void episode_gradient(const EnvBuffer& b, const EpisodeRecord& e, const double* weight,
-                        const double* log_std, double* out, double* std_grad) {
-    score_weights(b, e, weight, log_std, W_, std_grad);
+                        const double* log_std, double* out, double* std_grad,
+                        RowMatrix& W) const {
+    score_weights(b, e, weight, log_std, W, std_grad);
     ConstMatMap Phi(b.phi.data() + e.start * F_, e.length, F_);
     MatMap G(out, F_, K_);
-    G.noalias() = Phi.transpose() * W_;
+    G.noalias() = Phi.transpose() * W;
     if (learn_std_)
       for (std::int64_t d = 0; d < D_; ++d) out[F_ * K_ + d] = std_grad[d];
   }
@@ -1085,7 +1114,7 @@ class ReinforceEngine {
   std::vector<std::pair<std::int64_t, std::int64_t>> order_;
   std::int64_t used_envs_ = 0;  // envs [0, used_envs_) took part in the last rollout
   bool record_obs_ = false;
-  std::vector<double> grad_, adv_, ones_, time_sum_, time_count_;
+  std::vector<double> grad_, adv_, ones_, time_sum_, time_count_, contrib_;
   RowMatrix W_, fisher_, scaled_, block_, scores_, score_sums_;
   std::vector<double> value_w_;
   bool has_value_ = false;
