@@ -67,16 +67,9 @@ class PyReinforce {
   }
 
   py::dict iterate(const py::handle& theta, const py::handle& log_std) {
-    PyVecEnv::Guard guard(env_);
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    IterationStats st;
-    try {
-      py::gil_scoped_release nogil;
-      st = engine_->iterate(t, s);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
+    const IterationStats st = call(theta, log_std, [&](double* t, double* s) {
+      return engine_->iterate(t, s);
+    });
     py::dict d;
     d["return_mean"] = st.return_mean;
     d["return_std"] = st.return_std;
@@ -93,48 +86,26 @@ class PyReinforce {
   }
 
   py::tuple gradient(const py::handle& theta, const py::handle& log_std, std::int64_t episodes) {
-    PyVecEnv::Guard guard(env_);
-    // Read-only here, but the same checks keep the shapes honest.
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    GradientEstimate est;
-    try {
-      py::gil_scoped_release nogil;
-      est = engine_->gradient(t, s, episodes);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
+    const GradientEstimate est = call(theta, log_std, [&](double* t, double* s) {
+      return engine_->gradient(t, s, episodes);
+    });
     return py::make_tuple(vec(est.mean), vec(est.stderr_));
   }
 
   py::tuple evaluate(const py::handle& theta, const py::handle& log_std, std::int64_t episodes,
                      bool deterministic) {
-    PyVecEnv::Guard guard(env_);
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    EvaluationResult r;
-    try {
-      py::gil_scoped_release nogil;
-      r = engine_->evaluate(t, s, episodes, deterministic);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
+    const EvaluationResult r = call(theta, log_std, [&](double* t, double* s) {
+      return engine_->evaluate(t, s, episodes, deterministic);
+    });
     py::array_t<std::int64_t> lengths(static_cast<py::ssize_t>(r.lengths.size()), r.lengths.data());
     return py::make_tuple(vec(r.returns), lengths);
   }
 
   py::dict rollout(const py::handle& theta, const py::handle& log_std, std::int64_t episodes,
                    std::int64_t steps, bool deterministic) {
-    PyVecEnv::Guard guard(env_);
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    RolloutData r;
-    try {
-      py::gil_scoped_release nogil;
-      r = engine_->rollout(t, s, episodes, steps, deterministic);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
+    const RolloutData r = call(theta, log_std, [&](double* t, double* s) {
+      return engine_->rollout(t, s, episodes, steps, deterministic);
+    });
     const auto rows = static_cast<py::ssize_t>(r.rows);
     const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
     py::dict d;
@@ -160,16 +131,9 @@ class PyReinforce {
 
   py::array_t<double> fisher(const py::handle& theta, const py::handle& log_std,
                              std::int64_t episodes) {
-    PyVecEnv::Guard guard(env_);
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    std::vector<double> f;
-    try {
-      py::gil_scoped_release nogil;
-      f = engine_->fisher(t, s, episodes);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
+    const std::vector<double> f = call(theta, log_std, [&](double* t, double* s) {
+      return engine_->fisher(t, s, episodes);
+    });
     const auto P = static_cast<py::ssize_t>(engine_->n_params());
     return py::array_t<double>(std::vector<py::ssize_t>{P, P}, f.data());
   }
@@ -178,6 +142,22 @@ class PyReinforce {
   std::int64_t completed() const { return engine_->completed(); }
 
  private:
+  // Every engine call: the env held for this call only, the parameter
+  // arrays checked, the GIL released, and Ctrl-C (the Python error the
+  // engine's poll left set) re-raised as KeyboardInterrupt.
+  template <class Fn>
+  auto call(const py::handle& theta, const py::handle& log_std, Fn&& fn) {
+    PyVecEnv::Guard guard(env_);
+    double* t = theta_ptr(theta);
+    double* s = log_std_ptr(log_std);
+    try {
+      py::gil_scoped_release nogil;
+      return fn(t, s);
+    } catch (const InterruptedError&) {
+      throw py::error_already_set();
+    }
+  }
+
   static py::array_t<double> vec(const std::vector<double>& v) {
     return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
   }

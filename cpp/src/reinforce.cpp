@@ -188,6 +188,7 @@ class ReinforceEngine {
   void set_should_stop(std::function<bool()> fn) { should_stop_ = std::move(fn); }
 
   IterationStats iterate(double* theta, double* log_std) {
+    current_log_std_ = log_std;
     ++iteration_;
     const auto wall_start = std::chrono::steady_clock::now();
     (void)wall_start;
@@ -249,6 +250,7 @@ class ReinforceEngine {
   }
 
   GradientEstimate gradient(const double* theta, const double* log_std, std::int64_t m) {
+    current_log_std_ = log_std;
     require(m >= 2, "episodes must be >= 2 (standard errors need two), got ", m);
     rollout(theta, log_std, m, false);
     gather_order();
@@ -267,6 +269,7 @@ class ReinforceEngine {
 
   RolloutData collect(const double* theta, const double* log_std, std::int64_t episodes,
                       std::int64_t steps, bool deterministic) {
+    current_log_std_ = log_std;
     require(episodes > 0 || steps > 0, "give episodes or steps (> 0)");
     const std::int64_t quota = steps > 0 ? (steps + env_.num_envs() - 1) / env_.num_envs() : 0;
     record_obs_ = true;
@@ -313,6 +316,7 @@ class ReinforceEngine {
   }
 
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t m) {
+    current_log_std_ = log_std;
     require(m >= 1, "episodes must be >= 1, got ", m);
     require(P_ <= kMaxDense, "the Fisher matrix of ", P_, " parameters is too large to form (at "
             "most ", kMaxDense, ")");
@@ -325,6 +329,7 @@ class ReinforceEngine {
 
   EvaluationResult evaluate(const double* theta, const double* log_std, std::int64_t m,
                             bool deterministic) {
+    current_log_std_ = log_std;
     require(m >= 1, "episodes must be >= 1, got ", m);
     rollout(theta, log_std, m, deterministic);
     gather_order();
@@ -1094,11 +1099,9 @@ class ReinforceEngine {
     if (learn_std_) std::copy(p.begin() + F_ * K_, p.end(), log_std);
   }
 
- public:
-  // The log_std the current call reads (set by the Reinforce wrapper).
+  // The log_std of the call in progress, for the passes that do not take it.
   const double* current_log_std_ = nullptr;
 
- private:
   VecEnvBase& env_;
   std::shared_ptr<const FeatureMap> features_;
   PolicyKind kind_;
@@ -1135,53 +1138,43 @@ std::int64_t Reinforce::completed() const { return engine_->completed(); }
 std::int64_t Reinforce::n_params() const { return engine_->n_params(); }
 void Reinforce::set_should_stop(std::function<bool()> fn) { engine_->set_should_stop(std::move(fn)); }
 
-IterationStats Reinforce::iterate(double* theta, double* log_std) {
-  engine_->current_log_std_ = log_std;
+namespace {
+// The engine signals Ctrl-C with its private Interrupted; callers see the
+// public InterruptedError.
+template <class Fn>
+auto translate_interrupt(Fn&& fn) {
   try {
-    return engine_->iterate(theta, log_std);
+    return fn();
   } catch (const Interrupted&) {
     throw InterruptedError();
   }
+}
+}  // namespace
+
+IterationStats Reinforce::iterate(double* theta, double* log_std) {
+  return translate_interrupt([&] { return engine_->iterate(theta, log_std); });
 }
 
 GradientEstimate Reinforce::gradient(const double* theta, const double* log_std,
                                      std::int64_t episodes) {
-  engine_->current_log_std_ = log_std;
-  try {
-    return engine_->gradient(theta, log_std, episodes);
-  } catch (const Interrupted&) {
-    throw InterruptedError();
-  }
+  return translate_interrupt([&] { return engine_->gradient(theta, log_std, episodes); });
 }
 
 RolloutData Reinforce::rollout(const double* theta, const double* log_std, std::int64_t episodes,
                                std::int64_t steps, bool deterministic) {
-  engine_->current_log_std_ = log_std;
-  try {
-    return engine_->collect(theta, log_std, episodes, steps, deterministic);
-  } catch (const Interrupted&) {
-    throw InterruptedError();
-  }
+  return translate_interrupt(
+      [&] { return engine_->collect(theta, log_std, episodes, steps, deterministic); });
 }
 
 std::vector<double> Reinforce::fisher(const double* theta, const double* log_std,
                                      std::int64_t episodes) {
-  engine_->current_log_std_ = log_std;
-  try {
-    return engine_->fisher(theta, log_std, episodes);
-  } catch (const Interrupted&) {
-    throw InterruptedError();
-  }
+  return translate_interrupt([&] { return engine_->fisher(theta, log_std, episodes); });
 }
 
 EvaluationResult Reinforce::evaluate(const double* theta, const double* log_std,
                                      std::int64_t episodes, bool deterministic) {
-  engine_->current_log_std_ = log_std;
-  try {
-    return engine_->evaluate(theta, log_std, episodes, deterministic);
-  } catch (const Interrupted&) {
-    throw InterruptedError();
-  }
+  return translate_interrupt(
+      [&] { return engine_->evaluate(theta, log_std, episodes, deterministic); });
 }
 
 }  // namespace pgfast
