@@ -146,7 +146,8 @@ class PyReinforce {
   // arrays checked, the GIL released, and Ctrl-C (the Python error the
   // engine's poll left set) re-raised as KeyboardInterrupt.
   template <class Fn>
-  auto call(const py::handle& theta, const py::handle& log_std, Fn&& fn) {
+  auto call(const py::handle& theta, const py::handle& log_std, Fn&& fn)
+      -> decltype(fn(static_cast<double*>(nullptr), static_cast<double*>(nullptr))) {
     PyVecEnv::Guard guard(env_);
     double* t = theta_ptr(theta);
     double* s = log_std_ptr(log_std);
