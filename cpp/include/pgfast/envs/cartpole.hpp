@@ -34,7 +34,9 @@ class CartPole {
   using Params = CartPoleParams;
   using Obs = float;
   static constexpr bool kDiscreteAction = true;
-  static constexpr std::int64_t kParallelGrain = 2048;
+  // A CartPole step costs ~15 ns: waking a worker (tens of microseconds on
+  // a VM) pays off only from about 8192 envs per thread.
+  static constexpr std::int64_t kParallelGrain = 8192;
   static constexpr double kXThreshold = 2.4;
   static constexpr double kThetaThresholdRadians = 12 * 2 * classic::kPi / 360;
 
