@@ -318,7 +318,8 @@ def states(draw, env):
             if how == "set":
                 s.flat[i % s.size] = value
             elif how == "scale":
-                s = s * value
+                with np.errstate(all="ignore"):  # 0 * inf is the point, not a warning
+                    s = s * value
         return s
     valid = st.builds(spoil, st.just(s), st.sampled_from(["set", "scale", "none"]),
                       st.integers(0, 100), st.one_of(real_floats(), st.integers(-3, 20)))
@@ -951,18 +952,31 @@ FEATS = {"identity4": _core.identity_features(4), "identity1": _core.identity_fe
          "rbf": _core.rbf_features(2, [0.0], [1.0], 0.5),
          "tiles": _core.tile_coding_features(2, 2, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])}
 
-def reinforce_args(draw, env, feats, kind, n_out):
-    """The 25 positional arguments of _core.Reinforce, valid unless spoiled."""
-    args = [env, feats, kind, n_out, draw(st.booleans()), 0.05, 0.99, 3, 0, "reward_to_go",
-            "mean", 0.95, False, "adam", 0.9, 0.999, 1e-8, "sampled", 1e-4, 0.0, 1e-6, True,
-            "batch", 0, 1]
-    choices = {9: ["total", "gae", "x"], 10: ["none", "time", "value", "optimal"],
-               13: ["sgd", "natural", "x"], 17: ["exact", "x"], 22: ["online", "x"]}
+CONFIG_FIELDS = {"lr": 0.05, "gamma": 0.99, "episodes_per_update": 3, "steps_per_update": 0,
+                 "returns": "reward_to_go", "baseline": "mean", "gae_lambda": 0.95,
+                 "normalize_advantages": False, "optimizer": "adam", "adam_beta1": 0.9,
+                 "adam_beta2": 0.999, "adam_eps": 1e-8, "fisher": "sampled", "damping": 1e-4,
+                 "max_kl": 0.0, "value_ridge": 1e-6, "bootstrap_truncated": True,
+                 "update": "batch", "seed": 0, "num_threads": 1}
+CONFIG_CHOICES = {"returns": ["total", "gae", "x"], "baseline": ["none", "time", "value", "optimal"],
+                  "optimizer": ["sgd", "natural", "x"], "fisher": ["exact", "x"],
+                  "update": ["online", "x"]}
+
+def reinforce_config(draw):
+    """A _core.ReinforceConfig, valid unless spoiled (a spoiled field may be
+    refused by its setter, which is part of what is fuzzed)."""
+    config = _core.ReinforceConfig()
     for _ in range(draw(st.integers(0, 3))):
-        k = draw(st.integers(0, len(args) - 1))
-        args[k] = draw(st.sampled_from(choices[k]) if k in choices and draw(st.booleans())
-                       else SCALARS)
-    return args
+        k = draw(st.sampled_from(sorted(CONFIG_FIELDS)))
+        value = (draw(st.sampled_from(CONFIG_CHOICES[k])) if k in CONFIG_CHOICES
+                 and draw(st.booleans()) else draw(SCALARS))
+        fz.call("config." + k, setattr, config, k, value)
+    return config
+
+def policy_for(draw, feats, kind, n_out):
+    if kind == "gaussian":
+        return fz.call("gaussian_policy", _core.gaussian_policy, feats, n_out, draw(st.booleans()))
+    return fz.call("softmax_policy", _core.softmax_policy, feats, n_out)
 
 GARBAGE = st.one_of(SCALARS, arrays([(3,), (3, 1), (3, 4), (2, 2)]),
                     st.sampled_from([lambda *a: None, object(), print]))
@@ -1030,28 +1044,35 @@ def body(data):
         fz.call("Features.__call__", f, draw(st.one_of(arrays([(2, f.obs_dim), (2,)]),
                                                         GARBAGE)))
     elif op == "policy_fn":
-        name = draw(st.sampled_from(["softmax_log_probs", "softmax_grad_log_prob",
-                                     "softmax_act", "gaussian_mean", "gaussian_log_prob",
-                                     "gaussian_grad_log_prob", "gaussian_act"]))
+        name = draw(st.sampled_from(["log_probs", "log_prob", "grad_log_prob", "act", "mean"]))
         f = FEATS[draw(st.sampled_from(sorted(FEATS)))]
         F = f.n_features
-        valid = {"features": f, "theta": np.zeros((F, 2)), "log_std": np.zeros(2),
-                 "obs": np.zeros((2, f.obs_dim)), "actions": np.zeros(2, dtype=np.int64),
+        maker = draw(st.sampled_from(["softmax", "gaussian", "table", "action_features"]))
+        if maker == "softmax":
+            policy = fz.call("softmax_policy", _core.softmax_policy, f, 2)
+        elif maker == "action_features":
+            policy = fz.call("softmax_policy", _core.softmax_policy, f, 2,
+                             draw(st.one_of(st.just(np.eye(2)), GARBAGE)))
+        elif maker == "table":
+            policy = fz.call("state_action_table_policy", _core.state_action_table_policy,
+                             draw(st.one_of(st.just(np.zeros((3, 2, F))), GARBAGE)))
+        else:
+            policy = fz.call("gaussian_policy", _core.gaussian_policy, f, 2, draw(st.booleans()))
+        if policy is None:
+            return
+        discrete = policy.kind != "gaussian"
+        valid = {"theta": np.zeros(policy.n_theta), "log_std": np.zeros(2),
+                 "obs": np.zeros((2, policy.obs_dim)),
+                 "actions": np.zeros(2, dtype=np.int64) if discrete else np.zeros((2, 2)),
                  "deterministic": False, "seed": 0}
-        if name.startswith("gaussian"):
-            valid["actions"] = np.zeros((2, 2))
-        params = {"softmax_log_probs": ["features", "theta", "obs"],
-                  "softmax_grad_log_prob": ["features", "theta", "obs", "actions"],
-                  "softmax_act": ["features", "theta", "obs", "deterministic", "seed"],
-                  "gaussian_mean": ["features", "theta", "obs"],
-                  "gaussian_log_prob": ["features", "theta", "log_std", "obs", "actions"],
-                  "gaussian_grad_log_prob": ["features", "theta", "log_std", "obs", "actions"],
-                  "gaussian_act": ["features", "theta", "log_std", "obs", "deterministic",
-                                   "seed"]}[name]
+        params = {"log_probs": ["theta", "obs"], "mean": ["theta", "obs"],
+                  "log_prob": ["theta", "log_std", "obs", "actions"],
+                  "grad_log_prob": ["theta", "log_std", "obs", "actions"],
+                  "act": ["theta", "log_std", "obs", "deterministic", "seed"]}[name]
         args = [valid[p] for p in params]
         for _ in range(draw(st.integers(0, 2))):
             args[draw(st.integers(0, len(args) - 1))] = draw(GARBAGE)
-        fz.call(name, getattr(_core, name), *args)
+        fz.call(name, getattr(policy, name), *args)
     elif op == "reinforce":
         name = draw(st.sampled_from(sorted(ENVS)))
         env = ENVS[name]
@@ -1059,21 +1080,33 @@ def body(data):
         feats = FEATS[draw(st.sampled_from(sorted(FEATS)))]
         n_out = draw(st.sampled_from([1, 2, 3, 4]))
         fz.context(name)
-        eng = fz.call("Reinforce", _core.Reinforce, *reinforce_args(draw, env, feats, kind, n_out))
-        if eng is None:
+        policy = policy_for(draw, feats, kind, n_out)
+        if policy is None:
             return
+        eng = fz.call("Reinforce", _core.Reinforce, env,
+                      draw(st.one_of(st.just(policy), GARBAGE)), reinforce_config(draw))
         F = feats.n_features
         for _ in range(draw(st.integers(1, 3))):
             theta = draw(st.one_of(st.just(np.zeros((F, n_out))), GARBAGE))
             log_std = draw(st.one_of(st.just(np.zeros(n_out) if kind == "gaussian" else None),
                                      GARBAGE))
-            method = draw(st.sampled_from(["iterate", "gradient", "fisher", "evaluate",
-                                           "rollout"]))
+            method = draw(st.sampled_from(["iterate", "gradient", "fisher", "last_batch",
+                                           "evaluate", "rollout"]))
             count = draw(st.one_of(st.integers(1, 4), SCALARS))
-            args = {"iterate": (), "gradient": (count,), "fisher": (count,),
-                    "evaluate": (count, draw(SCALARS)),
-                    "rollout": (count, draw(st.one_of(st.integers(0, 20), SCALARS)),
-                                draw(SCALARS))}[method]
+            if method in ("evaluate", "rollout"):
+                args = ((count, draw(SCALARS)) if method == "evaluate" else
+                        (count, draw(st.one_of(st.integers(0, 20), SCALARS)), draw(SCALARS)))
+                fz.call(method, getattr(_core, method), env, policy, theta, log_std, *args,
+                        draw(st.one_of(st.integers(0, 5), SCALARS)),
+                        draw(st.one_of(st.integers(1, 3), SCALARS)),
+                        runtime_ok=lambda m: m.startswith("iteration "))
+                continue
+            if eng is None:
+                continue
+            if method == "last_batch":
+                fz.call(method, eng.last_batch)
+                continue
+            args = () if method == "iterate" else (count,)
             fz.call(method, getattr(eng, method), theta, log_std, *args,
                     runtime_ok=lambda m: m.startswith("iteration "))
     elif op == "returns":
@@ -1104,11 +1137,10 @@ def body(data):
                       draw(st.sampled_from([1, 0, -1, 2])), spec_obs, ("discrete", 2), "cb")
         if env is None:
             return
-        eng = fz.call("Reinforce", _core.Reinforce,
-                      *reinforce_args(draw, env, _core.identity_features(obs_dim), "softmax", 2))
-        if eng is not None:
-            fz.call("evaluate", eng.evaluate, np.zeros((3, 2)), None, 2, False,
-                    runtime_ok=lambda m: reply != "ok" and m != "")
+        policy = _core.softmax_policy(_core.identity_features(obs_dim), 2)
+        fz.call("Reinforce", _core.Reinforce, env, policy, reinforce_config(draw))
+        fz.call("evaluate", _core.evaluate, env, policy, np.zeros(3 * 2), None, 2, False, 0, 1,
+                runtime_ok=lambda m: reply != "ok" and m != "")
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
 '''

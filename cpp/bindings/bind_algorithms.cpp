@@ -1,141 +1,235 @@
-// The training engine: Reinforce (iterate, gradient, evaluate) and the
-// return estimators, exposed for the Python twins in the tests. Each call
-// releases the GIL and polls for Ctrl-C between rounds of episodes.
+// The training engine (Reinforce: iterate, gradient, fisher), evaluation and
+// rollouts (a Collector alone), and the return estimators for the Python
+// twins in the tests. Each call releases the GIL and polls for Ctrl-C.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "numpy.hpp"
+#include "pgfast/alloc_counter.hpp"
 #include "pgfast/reinforce.hpp"
 #include "pgfast/returns.hpp"
+#include "pgfast/rollout.hpp"
 #include "py_env.hpp"
 
 namespace pgfast::bind {
 
 namespace {
 
-template <class T>
-T parse_choice(const std::string& value, const char* name,
-               std::initializer_list<std::pair<const char*, T>> choices) {
-  std::string known;
-  for (const auto& [label, v] : choices) {
-    if (value == label) return v;
-    known += (known.empty() ? "'" : ", '") + std::string(label) + "'";
-  }
-  throw py::value_error(concat(name, " must be one of ", known, "; got '", value, "'"));
-}
+using PolicyPtr = std::shared_ptr<PolicyModel>;
 
-// A parameter array the engine updates in place: float64, C-contiguous,
-// writeable, of the exact shape (a converted copy would silently not update).
-double* inplace_params(const py::handle& obj, std::vector<py::ssize_t> shape, const char* name) {
+// A string-valued choice of the config, parsed with a message naming it.
+template <class T>
+struct Choice {
+  const char* name;
+  std::initializer_list<std::pair<const char*, T>> values;
+
+  T parse(const std::string& value) const {
+    std::string known;
+    for (const auto& [label, v] : values) {
+      if (value == label) return v;
+      known += (known.empty() ? "'" : ", '") + std::string(label) + "'";
+    }
+    throw py::value_error(concat(name, " must be one of ", known, "; got '", value, "'"));
+  }
+  std::string label(T v) const {
+    for (const auto& [label, value] : values)
+      if (value == v) return label;
+    return "?";
+  }
+};
+
+const Choice<Returns> kReturns{"returns",
+                               {{"total", Returns::kTotal},
+                                {"reward_to_go", Returns::kRewardToGo},
+                                {"discounted_reward_to_go", Returns::kDiscountedRewardToGo},
+                                {"gae", Returns::kGae}}};
+const Choice<Baseline> kBaselines{"baseline",
+                                  {{"none", Baseline::kNone},
+                                   {"mean", Baseline::kMean},
+                                   {"time", Baseline::kTime},
+                                   {"value", Baseline::kValue},
+                                   {"optimal", Baseline::kOptimal}}};
+const Choice<OptimizerKind> kOptimizers{"optimizer",
+                                        {{"sgd", OptimizerKind::kSgd},
+                                         {"adam", OptimizerKind::kAdam},
+                                         {"natural", OptimizerKind::kNatural}}};
+const Choice<FisherKind> kFishers{"fisher",
+                                  {{"sampled", FisherKind::kSampled}, {"exact", FisherKind::kExact}}};
+const Choice<bool> kUpdates{"update", {{"batch", false}, {"online", true}}};
+
+// A parameter array the engine updates in place: float64 (any equivalent
+// dtype object, e.g. one that came through pickle), C-contiguous, writeable,
+// with n values (a converted copy would silently not update).
+double* inplace_params(const py::handle& obj, std::int64_t n, const char* name) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(concat(name, " must be a numpy.ndarray"));
   auto a = py::reinterpret_borrow<py::array>(obj);
-  if (!a.dtype().is(py::dtype::of<double>()))
+  if (!py::isinstance<py::array_t<double>>(obj))
     throw py::type_error(concat(name, " must have dtype float64, got ", std::string(py::str(a.dtype()))));
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(concat(name, " must be C-contiguous"));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(concat(name, " must be C-contiguous"));
   if (!a.writeable()) throw py::value_error(concat(name, " must be writeable"));
-  require_shape(a, shape, name);
+  if (a.size() != n)
+    throw py::value_error(concat(name, " must have ", n, " values, got shape ", shape_str(a)));
   auto t = py::reinterpret_borrow<py::array_t<double>>(a);
   require_finite(t, name);
   return t.mutable_data();
 }
 
+// The parameters of a call, checked against the policy.
+struct Params {
+  double* theta = nullptr;
+  double* log_std = nullptr;
+};
+
+Params params_of(const PolicyModel& policy, const py::handle& theta, const py::handle& log_std) {
+  Params p;
+  p.theta = inplace_params(theta, policy.n_theta(), "theta");
+  if (policy.kind() == PolicyKind::kGaussian) {
+    p.log_std = inplace_params(log_std, policy.action_dim(), "log_std");
+  } else if (!log_std.is_none()) {
+    throw py::value_error("log_std must be None for a softmax policy");
+  }
+  return p;
+}
+
+PolicyPtr checked_policy(const py::handle& policy) {
+  if (!py::isinstance<PolicyModel>(policy)) throw py::type_error("policy must be a pgfast._core.Policy");
+  return policy.cast<PolicyPtr>();
+}
+
+PyVecEnv& checked_env(const py::handle& env) {
+  if (!py::isinstance<PyVecEnv>(env)) throw py::type_error("env must be a pgfast._core.VecEnv");
+  return env.cast<PyVecEnv&>();
+}
+
+bool python_signal_pending() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+// Runs fn with the GIL released; Ctrl-C (the Python error the engine's
+// poll left set) comes back as KeyboardInterrupt.
+template <class Fn>
+auto without_gil(Fn&& fn) -> decltype(fn()) {
+  try {
+    py::gil_scoped_release nogil;
+    try {
+      return fn();
+    } catch (const Interrupted&) {
+      throw InterruptedError();
+    }
+  } catch (const InterruptedError&) {
+    throw py::error_already_set();
+  }
+}
+
+py::array_t<double> vec(const std::vector<double>& v) {
+  return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
+py::dict stats_dict(const IterationStats& st) {
+  py::dict d;
+  for (const auto& field : kIterationStats) {
+    const double v = st.*(field.member);
+    if (field.integral) {
+      d[field.name] = static_cast<std::int64_t>(v);
+    } else {
+      d[field.name] = v;
+    }
+  }
+  return d;
+}
+
 class PyReinforce {
  public:
-  PyReinforce(py::object env, std::shared_ptr<FeatureMap> features, const std::string& policy,
-              std::int64_t n_out, bool learn_std, ReinforceConfig config)
-      : env_obj_(std::move(env)), env_(env_obj_.cast<PyVecEnv&>()), features_(features) {
+  PyReinforce(py::object env, PolicyPtr policy, const ReinforceConfig& config)
+      : env_obj_(std::move(env)), env_(checked_env(env_obj_)), policy_(std::move(policy)) {
     PyVecEnv::Guard guard(env_);
-    const PolicyKind kind = parse_choice<PolicyKind>(
-        policy, "policy", {{"softmax", PolicyKind::kSoftmax}, {"gaussian", PolicyKind::kGaussian}});
-    engine_ = std::make_unique<Reinforce>(guard.env(), std::move(features), kind, n_out, learn_std,
-                                          config);
-    kind_ = kind;
-    n_out_ = n_out;
-    learn_std_ = learn_std;
-    engine_->set_should_stop([] {
-      py::gil_scoped_acquire gil;
-      return PyErr_CheckSignals() != 0;
-    });
+    engine_ = std::make_unique<Reinforce>(guard.env(), policy_, config);
+    engine_->set_should_stop(&python_signal_pending);
   }
 
   py::dict iterate(const py::handle& theta, const py::handle& log_std) {
-    const IterationStats st = call(theta, log_std, [&](double* t, double* s) {
-      return engine_->iterate(t, s);
-    });
-    py::dict d;
-    d["return_mean"] = st.return_mean;
-    d["return_std"] = st.return_std;
-    d["return_min"] = st.return_min;
-    d["return_max"] = st.return_max;
-    d["length_mean"] = st.length_mean;
-    d["episodes"] = st.episodes;
-    d["env_steps"] = st.env_steps;
-    d["grad_norm"] = st.grad_norm;
-    d["entropy"] = st.entropy;
-    d["kl"] = st.kl;
-    d["fisher_condition"] = st.fisher_condition;
-    return d;
+    return stats_dict(call(theta, log_std, [&](const Params& p) {
+      return engine_->iterate(p.theta, p.log_std);
+    }));
   }
 
   py::tuple gradient(const py::handle& theta, const py::handle& log_std, std::int64_t episodes) {
-    const GradientEstimate est = call(theta, log_std, [&](double* t, double* s) {
-      return engine_->gradient(t, s, episodes);
+    const GradientEstimate est = call(theta, log_std, [&](const Params& p) {
+      return engine_->gradient(p.theta, p.log_std, episodes);
     });
     return py::make_tuple(vec(est.mean), vec(est.stderr_));
   }
 
-  py::tuple evaluate(const py::handle& theta, const py::handle& log_std, std::int64_t episodes,
-                     bool deterministic) {
-    const EvaluationResult r = call(theta, log_std, [&](double* t, double* s) {
-      return engine_->evaluate(t, s, episodes, deterministic);
-    });
-    py::array_t<std::int64_t> lengths(static_cast<py::ssize_t>(r.lengths.size()), r.lengths.data());
-    return py::make_tuple(vec(r.returns), lengths);
-  }
-
-  py::dict rollout(const py::handle& theta, const py::handle& log_std, std::int64_t episodes,
-                   std::int64_t steps, bool deterministic) {
-    const RolloutData r = call(theta, log_std, [&](double* t, double* s) {
-      return engine_->rollout(t, s, episodes, steps, deterministic);
-    });
-    const auto rows = static_cast<py::ssize_t>(r.rows);
-    const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
-    py::dict d;
-    d["observations"] = py::array_t<double>(std::vector<py::ssize_t>{rows, n_obs}, r.obs.data());
-    if (kind_ == PolicyKind::kSoftmax) {
-      d["actions"] = py::array_t<std::int64_t>(rows, r.actions_i.data());
-    } else {
-      d["actions"] = py::array_t<double>(
-          std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(n_out_)}, r.actions_c.data());
-    }
-    d["rewards"] = py::array_t<double>(rows, r.rewards.data());
-    py::array_t<bool> term(rows), trunc(rows);
-    for (py::ssize_t k = 0; k < rows; ++k) {
-      term.mutable_data()[k] = r.terminated[static_cast<std::size_t>(k)] != 0;
-      trunc.mutable_data()[k] = r.truncated[static_cast<std::size_t>(k)] != 0;
-    }
-    d["terminated"] = term;
-    d["truncated"] = trunc;
-    d["log_probs"] = py::array_t<double>(rows, r.log_probs.data());
-    d["episode_ids"] = py::array_t<std::int64_t>(rows, r.episode.data());
-    return d;
-  }
-
   py::array_t<double> fisher(const py::handle& theta, const py::handle& log_std,
                              std::int64_t episodes) {
-    const std::vector<double> f = call(theta, log_std, [&](double* t, double* s) {
-      return engine_->fisher(t, s, episodes);
+    const std::vector<double> f = call(theta, log_std, [&](const Params& p) {
+      return engine_->fisher(p.theta, p.log_std, episodes);
     });
     const auto P = static_cast<py::ssize_t>(engine_->n_params());
     return py::array_t<double>(std::vector<py::ssize_t>{P, P}, f.data());
+  }
+
+  // The last batch as the estimator saw it, episodes in order: the slow
+  // twins in the tests recompute the gradient from these arrays.
+  py::dict last_batch() const {
+    const Collector& c = engine_->collector();
+    const Estimator& e = engine_->estimator();
+    const StepLayout& L = c.layout();
+    const auto rows = static_cast<py::ssize_t>(c.rows());
+    py::array_t<double> phi(std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.phi)});
+    py::array_t<double> out(std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.out)});
+    py::array_t<double> rewards(rows), psi(rows), base(rows);
+    py::array_t<std::int64_t> actions(rows), episode(rows);
+    py::array_t<double> actions_c(std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.action)});
+    const auto m = static_cast<py::ssize_t>(c.episodes());
+    py::array_t<bool> terminated(m), truncated(m);
+    py::array_t<double> final_phi(std::vector<py::ssize_t>{m, static_cast<py::ssize_t>(L.phi)});
+    std::int64_t r = 0;
+    for (std::int64_t j = 0; j < c.episodes(); ++j) {
+      const EnvBuffer& b = c.buffer(j);
+      const EpisodeRecord& rec = c.record(j);
+      terminated.mutable_data()[j] = rec.terminated;
+      truncated.mutable_data()[j] = rec.truncated;
+      std::copy(c.final_phi(j), c.final_phi(j) + L.phi, final_phi.mutable_data() + j * L.phi);
+      for (std::int64_t t = rec.start; t < rec.start + rec.length; ++t, ++r) {
+        const auto k = static_cast<std::size_t>(t);
+        std::copy(b.phi.begin() + t * L.phi, b.phi.begin() + (t + 1) * L.phi,
+                  phi.mutable_data() + r * L.phi);
+        std::copy(b.out.begin() + t * L.out, b.out.begin() + (t + 1) * L.out,
+                  out.mutable_data() + r * L.out);
+        std::copy(b.act_c.begin() + t * L.action, b.act_c.begin() + (t + 1) * L.action,
+                  actions_c.mutable_data() + r * L.action);
+        actions.mutable_data()[r] = L.action > 0 ? 0 : b.act_i[k];
+        rewards.mutable_data()[r] = b.reward[k];
+        episode.mutable_data()[r] = j;
+        psi.mutable_data()[r] = e.psi()[static_cast<std::size_t>(r)];
+        base.mutable_data()[r] = e.base()[static_cast<std::size_t>(r)];
+      }
+    }
+    py::dict d;
+    d["features"] = phi;
+    d["policy_out"] = out;
+    d["actions"] = L.action > 0 ? py::object(actions_c) : py::object(actions);
+    d["rewards"] = rewards;
+    d["episode_ids"] = episode;
+    d["terminated"] = terminated;
+    d["truncated"] = truncated;
+    d["final_features"] = final_phi;
+    d["psi"] = psi;
+    d["baseline"] = base;
+    const Vector& w = e.value().weights();
+    d["value_weights"] = py::array_t<double>(w.size(), w.data());
+    d["value_fitted"] = e.value().fitted();
+    return d;
   }
 
   std::int64_t n_params() const { return engine_->n_params(); }
@@ -143,110 +237,85 @@ class PyReinforce {
 
  private:
   // Every engine call: the env held for this call only, the parameter
-  // arrays checked, the GIL released, and Ctrl-C (the Python error the
-  // engine's poll left set) re-raised as KeyboardInterrupt.
+  // arrays checked, the GIL released.
   template <class Fn>
   auto call(const py::handle& theta, const py::handle& log_std, Fn&& fn)
-      -> decltype(fn(static_cast<double*>(nullptr), static_cast<double*>(nullptr))) {
+      -> decltype(fn(std::declval<const Params&>())) {
     PyVecEnv::Guard guard(env_);
-    double* t = theta_ptr(theta);
-    double* s = log_std_ptr(log_std);
-    try {
-      py::gil_scoped_release nogil;
-      return fn(t, s);
-    } catch (const InterruptedError&) {
-      throw py::error_already_set();
-    }
-  }
-
-  static py::array_t<double> vec(const std::vector<double>& v) {
-    return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
-  }
-  double* theta_ptr(const py::handle& theta) {
-    return inplace_params(theta, {static_cast<py::ssize_t>(features_->n_features()),
-                                  static_cast<py::ssize_t>(n_out_)},
-                          "theta");
-  }
-  double* log_std_ptr(const py::handle& log_std) {
-    if (kind_ == PolicyKind::kSoftmax) {
-      if (!log_std.is_none()) throw py::value_error("log_std must be None for a softmax policy");
-      return nullptr;
-    }
-    return inplace_params(log_std, {static_cast<py::ssize_t>(n_out_)}, "log_std");
+    const Params p = params_of(*policy_, theta, log_std);
+    return without_gil([&] { return fn(p); });
   }
 
   py::object env_obj_;  // keeps the env alive; closing it makes calls raise
   PyVecEnv& env_;
-  std::shared_ptr<FeatureMap> features_;
+  PolicyPtr policy_;
   std::unique_ptr<Reinforce> engine_;
-  PolicyKind kind_ = PolicyKind::kSoftmax;
-  std::int64_t n_out_ = 0;
-  bool learn_std_ = false;
 };
+
+// evaluate() and rollout(): a Collector with its own policy streams
+// (seed), nothing else.
+template <class Fn>
+auto with_collector(const py::handle& env_obj, const py::handle& policy_obj,
+                    const py::handle& theta, const py::handle& log_std, std::uint64_t seed,
+                    int num_threads, Fn&& fn) {
+  PyVecEnv& env = checked_env(env_obj);
+  PolicyPtr policy = checked_policy(policy_obj);
+  PyVecEnv::Guard guard(env);
+  const Params p = params_of(*policy, theta, log_std);
+  Collector collector(guard.env(), policy, seed, num_threads);
+  collector.set_should_stop(&python_signal_pending);
+  return without_gil([&] { return fn(collector, PolicyParams{p.theta, p.log_std}); });
+}
 
 }  // namespace
 
 void bind_algorithms(py::module_& m) {
+  py::class_<ReinforceConfig>(m, "ReinforceConfig",
+                              "The engine's settings, by name (see pgfast.Reinforce).")
+      .def(py::init<>())
+      .def_readwrite("lr", &ReinforceConfig::lr)
+      .def_readwrite("gamma", &ReinforceConfig::gamma)
+      .def_readwrite("episodes_per_update", &ReinforceConfig::episodes_per_update)
+      .def_readwrite("steps_per_update", &ReinforceConfig::steps_per_update)
+      .def_property(
+          "returns", [](const ReinforceConfig& c) { return kReturns.label(c.returns); },
+          [](ReinforceConfig& c, const std::string& v) { c.returns = kReturns.parse(v); })
+      .def_property(
+          "baseline", [](const ReinforceConfig& c) { return kBaselines.label(c.baseline); },
+          [](ReinforceConfig& c, const std::string& v) { c.baseline = kBaselines.parse(v); })
+      .def_readwrite("gae_lambda", &ReinforceConfig::gae_lambda)
+      .def_readwrite("normalize_advantages", &ReinforceConfig::normalize_advantages)
+      .def_property(
+          "optimizer", [](const ReinforceConfig& c) { return kOptimizers.label(c.optimizer); },
+          [](ReinforceConfig& c, const std::string& v) { c.optimizer = kOptimizers.parse(v); })
+      .def_readwrite("adam_beta1", &ReinforceConfig::adam_beta1)
+      .def_readwrite("adam_beta2", &ReinforceConfig::adam_beta2)
+      .def_readwrite("adam_eps", &ReinforceConfig::adam_eps)
+      .def_property(
+          "fisher", [](const ReinforceConfig& c) { return kFishers.label(c.fisher); },
+          [](ReinforceConfig& c, const std::string& v) { c.fisher = kFishers.parse(v); })
+      .def_readwrite("damping", &ReinforceConfig::damping)
+      .def_readwrite("max_kl", &ReinforceConfig::max_kl)
+      .def_readwrite("value_ridge", &ReinforceConfig::value_ridge)
+      .def_readwrite("bootstrap_truncated", &ReinforceConfig::bootstrap_truncated)
+      .def_property(
+          "update", [](const ReinforceConfig& c) { return kUpdates.label(c.online); },
+          [](ReinforceConfig& c, const std::string& v) { c.online = kUpdates.parse(v); })
+      .def_readwrite("seed", &ReinforceConfig::seed)
+      .def_readwrite("num_threads", &ReinforceConfig::num_threads)
+      .def("validate", &ReinforceConfig::validate,
+           "Raise ValueError naming the first invalid field.");
+
+  py::tuple stat_names(kIterationStats.size());
+  for (std::size_t k = 0; k < kIterationStats.size(); ++k) stat_names[k] = kIterationStats[k].name;
+  m.attr("ITERATION_STATS") = stat_names;
+
   py::class_<PyReinforce>(m, "Reinforce", "The policy-gradient engine (see pgfast.Reinforce).")
-      .def(py::init([](py::object env, std::shared_ptr<FeatureMap> features,
-                       const std::string& policy, std::int64_t n_out, bool learn_std, double lr,
-                       double gamma, std::int64_t episodes_per_update,
-                       std::int64_t steps_per_update, const std::string& returns,
-                       const std::string& baseline, double gae_lambda, bool normalize_advantages,
-                       const std::string& optimizer, double adam_beta1, double adam_beta2,
-                       double adam_eps, const std::string& fisher, double damping, double max_kl,
-                       double value_ridge, bool bootstrap_truncated, const std::string& update,
-                       std::uint64_t seed, int num_threads) {
-             if (!py::isinstance<PyVecEnv>(env))
-               throw py::type_error("env must be a pgfast._core.VecEnv");
-             if (!features) throw py::type_error("features must not be None");
-             ReinforceConfig c;
-             c.lr = lr;
-             c.gamma = gamma;
-             c.episodes_per_update = episodes_per_update;
-             c.steps_per_update = steps_per_update;
-             c.returns = parse_choice<Returns>(returns, "returns",
-                                               {{"total", Returns::kTotal},
-                                                {"reward_to_go", Returns::kRewardToGo},
-                                                {"discounted_reward_to_go", Returns::kDiscountedRewardToGo},
-                                                {"gae", Returns::kGae}});
-             c.baseline = parse_choice<Baseline>(baseline, "baseline",
-                                                 {{"none", Baseline::kNone},
-                                                  {"mean", Baseline::kMean},
-                                                  {"time", Baseline::kTime},
-                                                  {"value", Baseline::kValue},
-                                                  {"optimal", Baseline::kOptimal}});
-             c.gae_lambda = gae_lambda;
-             c.normalize_advantages = normalize_advantages;
-             c.optimizer = parse_choice<OptimizerKind>(optimizer, "optimizer",
-                                                       {{"sgd", OptimizerKind::kSgd},
-                                                        {"adam", OptimizerKind::kAdam},
-                                                        {"natural", OptimizerKind::kNatural}});
-             c.adam_beta1 = adam_beta1;
-             c.adam_beta2 = adam_beta2;
-             c.adam_eps = adam_eps;
-             c.fisher = parse_choice<FisherKind>(fisher, "fisher",
-                                                 {{"sampled", FisherKind::kSampled},
-                                                  {"exact", FisherKind::kExact}});
-             c.damping = damping;
-             c.max_kl = max_kl;
-             c.value_ridge = value_ridge;
-             c.bootstrap_truncated = bootstrap_truncated;
-             c.online = parse_choice<bool>(update, "update", {{"batch", false}, {"online", true}});
-             c.seed = seed;
-             c.num_threads = num_threads;
-             return std::make_unique<PyReinforce>(std::move(env), std::move(features), policy,
-                                                  n_out, learn_std, c);
+      .def(py::init([](py::object env, const py::handle& policy, const ReinforceConfig& config) {
+             checked_env(env);
+             return std::make_unique<PyReinforce>(std::move(env), checked_policy(policy), config);
            }),
-           py::arg("env"), py::arg("features"), py::arg("policy"), py::arg("n_out"),
-           py::arg("learn_std"), py::arg("lr"), py::arg("gamma"), py::arg("episodes_per_update"),
-           py::arg("steps_per_update"),
-           py::arg("returns"), py::arg("baseline"), py::arg("gae_lambda"),
-           py::arg("normalize_advantages"), py::arg("optimizer"), py::arg("adam_beta1"),
-           py::arg("adam_beta2"), py::arg("adam_eps"), py::arg("fisher"), py::arg("damping"),
-           py::arg("max_kl"), py::arg("value_ridge"), py::arg("bootstrap_truncated"),
-           py::arg("update"), py::arg("seed"),
-           py::arg("num_threads"))
+           py::arg("env"), py::arg("policy"), py::arg("config"))
       .def_property_readonly("n_params", &PyReinforce::n_params)
       .def_property_readonly("completed", &PyReinforce::completed,
                              "Updates applied so far; an interrupted iterate() applies none.")
@@ -254,13 +323,68 @@ void bind_algorithms(py::module_& m) {
            "One update of theta (and log_std) in place; returns the iteration's statistics.")
       .def("gradient", &PyReinforce::gradient, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "(mean, stderr) of the gradient estimate, flat; no update.")
-      .def("rollout", &PyReinforce::rollout, py::arg("theta"), py::arg("log_std"),
-           py::arg("episodes"), py::arg("steps"), py::arg("deterministic"),
-           "Per-step arrays of a batch of episodes (no update).")
       .def("fisher", &PyReinforce::fisher, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "The Fisher matrix (n_params, n_params) of the natural step.")
-      .def("evaluate", &PyReinforce::evaluate, py::arg("theta"), py::arg("log_std"),
-           py::arg("episodes"), py::arg("deterministic"), "(returns, lengths) per episode.");
+      .def("last_batch", &PyReinforce::last_batch,
+           "The last batch's per-step arrays as the estimator saw them.");
+
+  m.def(
+      "evaluate",
+      [](const py::handle& env, const py::handle& policy, const py::handle& theta,
+         const py::handle& log_std, std::int64_t episodes, bool deterministic, std::uint64_t seed,
+         int num_threads) {
+        const EvaluationResult r =
+            with_collector(env, policy, theta, log_std, seed, num_threads,
+                           [&](Collector& c, const PolicyParams& p) {
+                             return evaluate(c, p, episodes, deterministic);
+                           });
+        py::array_t<std::int64_t> lengths(static_cast<py::ssize_t>(r.lengths.size()),
+                                          r.lengths.data());
+        return py::make_tuple(vec(r.returns), lengths);
+      },
+      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"),
+      py::arg("episodes"), py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
+      "(returns, lengths) per episode.");
+  m.def(
+      "rollout",
+      [](const py::handle& env, const py::handle& policy, const py::handle& theta,
+         const py::handle& log_std, std::int64_t episodes, std::int64_t steps, bool deterministic,
+         std::uint64_t seed, int num_threads) {
+        if (episodes < 0 || steps < 0 || (episodes > 0) == (steps > 0))
+          throw py::value_error("give exactly one of episodes or steps (> 0)");
+        const RolloutData r =
+            with_collector(env, policy, theta, log_std, seed, num_threads,
+                           [&](Collector& c, const PolicyParams& p) {
+                             return rollout(c, p, episodes, steps, deterministic);
+                           });
+        const auto rows = static_cast<py::ssize_t>(r.rows);
+        const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
+        py::dict d;
+        d["observations"] = py::array_t<double>(std::vector<py::ssize_t>{rows, n_obs}, r.obs.data());
+        if (!r.actions_c.empty() || r.actions_i.empty()) {
+          const auto D = rows > 0 ? static_cast<py::ssize_t>(r.actions_c.size()) / rows : 0;
+          d["actions"] = py::array_t<double>(std::vector<py::ssize_t>{rows, D}, r.actions_c.data());
+        }
+        if (!r.actions_i.empty()) d["actions"] = py::array_t<std::int64_t>(rows, r.actions_i.data());
+        d["rewards"] = py::array_t<double>(rows, r.rewards.data());
+        py::array_t<bool> term(rows), trunc(rows);
+        for (py::ssize_t k = 0; k < rows; ++k) {
+          term.mutable_data()[k] = r.terminated[static_cast<std::size_t>(k)] != 0;
+          trunc.mutable_data()[k] = r.truncated[static_cast<std::size_t>(k)] != 0;
+        }
+        d["terminated"] = term;
+        d["truncated"] = trunc;
+        d["log_probs"] = py::array_t<double>(rows, r.log_probs.data());
+        d["episode_ids"] = py::array_t<std::int64_t>(rows, r.episode.data());
+        return d;
+      },
+      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"),
+      py::arg("episodes"), py::arg("steps"), py::arg("deterministic"), py::arg("seed"),
+      py::arg("num_threads"), "Per-step arrays of a batch of episodes (no update).");
+
+  m.def("allocation_count", &allocation_count,
+        "Heap allocations made through operator new in pgfast's code since the process "
+        "started (-1 in builds without the counter, e.g. under sanitizers).");
 
   m.def(
       "reward_to_go",

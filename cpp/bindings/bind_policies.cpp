@@ -1,20 +1,21 @@
-// Feature maps and the batch forms of the policies' functions (log_prob,
-// grad_log_prob, act, ...), for inspection and tests from Python. Training
-// never goes through here: it runs in the engine.
+// Feature maps and policies. A Policy wraps the engine's PolicyModel: its
+// batch methods (log_prob, grad_log_prob, act, ...) call the same members
+// the engine's collector and estimator call, one row at a time.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <vector>
 
 #include "numpy.hpp"
 #include "pgfast/features.hpp"
-#include "pgfast/policies/linear_gaussian.hpp"
-#include "pgfast/policies/linear_softmax.hpp"
+#include "pgfast/policies/policy_model.hpp"
 #include "pgfast/rng.hpp"
 
 namespace pgfast::bind {
@@ -22,20 +23,25 @@ namespace pgfast::bind {
 namespace {
 
 using FeaturesPtr = std::shared_ptr<FeatureMap>;
+using PolicyPtr = std::shared_ptr<PolicyModel>;
 
 // Observations as a checked (N, obs_dim) float64 array.
-py::array_t<double> obs_batch(const FeatureMap& f, const py::handle& obs) {
+py::array_t<double> obs_batch(std::int64_t obs_dim, const py::handle& obs,
+                              const std::function<void(const double*, std::int64_t)>& check) {
   auto o = float64_array(obs, "obs");
-  const auto d = static_cast<py::ssize_t>(f.obs_dim());
+  const auto d = static_cast<py::ssize_t>(obs_dim);
   if (o.ndim() == 1 && d == 1) o = o.reshape(std::vector<py::ssize_t>{o.shape(0), 1});
   if (o.ndim() != 2 || o.shape(1) != d)
     throw py::value_error(concat("obs must have shape (N, ", d, ")", d == 1 ? " or (N,)" : "",
                                  ", got ", shape_str(o)));
-  for (py::ssize_t i = 0; i < o.shape(0); ++i) f.check_obs(o.data() + i * d, i);
+  for (py::ssize_t i = 0; i < o.shape(0); ++i) check(o.data() + i * d, i);
   return o;
 }
 
-py::array_t<double> features_of(const FeatureMap& f, const py::array_t<double>& o) {
+py::array_t<double> features_of(const FeatureMap& f, const py::handle& obs) {
+  auto o = obs_batch(f.obs_dim(), obs, [&](const double* row, std::int64_t i) {
+    f.check_obs(row, i);
+  });
   const auto n = o.shape(0);
   const auto F = static_cast<py::ssize_t>(f.n_features());
   py::array_t<double> out(std::vector<py::ssize_t>{n, F});
@@ -46,6 +52,36 @@ py::array_t<double> features_of(const FeatureMap& f, const py::array_t<double>& 
     for (py::ssize_t i = 0; i < n; ++i) f.compute(src + i * f.obs_dim(), dst + i * F);
   }
   return out;
+}
+
+// The checked inputs of every batch method: observations, theta and log_std.
+struct Batch {
+  py::array_t<double> obs, theta, log_std;
+  py::ssize_t n = 0;
+  PolicyParams params() const {
+    return {theta.data(), log_std.size() > 0 ? log_std.data() : nullptr};
+  }
+};
+
+Batch batch_of(const PolicyModel& p, const py::handle& theta, const py::handle& log_std,
+               const py::handle& obs, bool need_log_std = true) {
+  Batch b;
+  b.obs = obs_batch(p.obs_dim(), obs,
+                    [&](const double* row, std::int64_t i) { p.check_obs(row, i); });
+  b.n = b.obs.shape(0);
+  b.theta = float64_array(theta, "theta");
+  if (b.theta.size() != p.n_theta())
+    throw py::value_error(concat("theta must have ", p.n_theta(), " values, got ",
+                                 shape_str(b.theta)));
+  require_finite(b.theta, "theta");
+  if (p.kind() == PolicyKind::kGaussian && need_log_std) {
+    const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(p.action_dim())};
+    b.log_std = float64_array(log_std, "log_std", &shape);
+    require_finite(b.log_std, "log_std");
+  } else {
+    b.log_std = py::array_t<double>(0);
+  }
+  return b;
 }
 
 std::vector<std::int64_t> discrete_actions(const py::handle& actions, py::ssize_t n,
@@ -60,45 +96,152 @@ std::vector<std::int64_t> discrete_actions(const py::handle& actions, py::ssize_
   return out;
 }
 
-std::vector<double> log_std_vector(const py::handle& log_std, std::int64_t D) {
-  auto s = float64_array(log_std, "log_std");
-  require_shape(s, {static_cast<py::ssize_t>(D)}, "log_std");
-  require_finite(s, "log_std");
-  return to_vector(s);
-}
-
-// The checked inputs of every batch function: the features phi (n, F) of
-// the observations and the parameters theta (F, K).
-struct LinearBatch {
-  py::ssize_t n;
-  std::int64_t F, K;
-  py::array_t<double> phi, theta;
-  const double* phi_row(py::ssize_t i) const { return phi.data() + i * F; }
-};
-
-LinearBatch linear_batch(const FeatureMap& f, const py::handle& theta, const py::handle& obs,
-                         const char* columns) {
-  auto o = obs_batch(f, obs);
-  const std::int64_t F = f.n_features();
-  auto t = float64_array(theta, "theta");
-  if (t.ndim() != 2 || t.shape(0) != F || t.shape(1) < 1)
-    throw py::value_error(concat("theta must have shape (", F, ", ", columns, "), got ", shape_str(t)));
-  require_finite(t, "theta");
-  return {o.shape(0), F, static_cast<std::int64_t>(t.shape(1)), features_of(f, o), t};
-}
-
-py::array_t<double> gaussian_means(const LinearBatch& b) {
-  py::array_t<double> mu(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.K)});
-  for (py::ssize_t i = 0; i < b.n; ++i)
-    gaussian::mean(b.theta.data(), b.phi_row(i), b.F, b.K, mu.mutable_data() + i * b.K);
-  return mu;
-}
-
-py::array_t<double> continuous_actions(const py::handle& actions, const LinearBatch& b) {
-  const std::vector<py::ssize_t> shape{b.n, static_cast<py::ssize_t>(b.K)};
+py::array_t<double> continuous_actions(const py::handle& actions, py::ssize_t n,
+                                       std::int64_t D) {
+  const std::vector<py::ssize_t> shape{n, static_cast<py::ssize_t>(D)};
   auto a = float64_array(actions, "actions", &shape);
   require_finite(a, "actions");
   return a;
+}
+
+// One row at a time through the policy's own members: rows_per_step x
+// row_width features, then the output (pi or mu).
+template <class Fn>
+void for_each_row(const PolicyModel& model, const Batch& b, Fn&& fn) {
+  model.visit([&](const auto& policy) {
+    std::vector<double> row(static_cast<std::size_t>(policy.rows_per_step() * policy.row_width()));
+    std::vector<double> out(static_cast<std::size_t>(policy.out_width()));
+    std::vector<double> scratch(static_cast<std::size_t>(policy.scratch_size() + 1));
+    std::vector<double> action(static_cast<std::size_t>(policy.action_dim() + 1));
+    const auto d = model.obs_dim();
+    for (py::ssize_t i = 0; i < b.n; ++i) {
+      policy.phi(b.obs.data() + i * d, row.data());
+      fn(policy, i, row.data(), out.data(), action.data(), scratch.data());
+    }
+  });
+}
+
+// log pi(.|s) of a softmax policy, (N, n_actions), by log-sum-exp of the
+// logits (exact where probabilities underflow).
+py::array_t<double> log_probs(const PolicyModel& model, const py::handle& theta,
+                              const py::handle& obs) {
+  if (!model.discrete()) throw py::type_error("log_probs is defined for softmax policies");
+  const Batch b = batch_of(model, theta, py::none(), obs);
+  const auto A = static_cast<py::ssize_t>(model.n_actions());
+  py::array_t<double> result(std::vector<py::ssize_t>{b.n, A});
+  double* dst = result.mutable_data();
+  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* /*out*/,
+                             double* /*action*/, double* scratch) {
+    using P = std::decay_t<decltype(policy)>;
+    if constexpr (P::kDiscrete) {
+      double* z = dst + i * A;
+      policy.logits(b.params(), row, z, scratch);
+      softmax::log_normalize(z, A);
+    }
+  });
+  return result;
+}
+
+py::array_t<double> mean(const PolicyModel& model, const py::handle& theta,
+                         const py::handle& obs) {
+  if (model.discrete()) throw py::type_error("mean is defined for Gaussian policies");
+  const Batch b = batch_of(model, theta, py::none(), obs, /*need_log_std=*/false);
+  const auto D = static_cast<py::ssize_t>(model.action_dim());
+  py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
+  double* dst = result.mutable_data();
+  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                             double* action, double* scratch) {
+    policy.act(b.params(), row, out, action, nullptr, scratch);
+    for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = out[d];
+  });
+  return result;
+}
+
+// log pi(a|s), (N,).
+py::array_t<double> log_prob(const PolicyModel& model, const py::handle& theta,
+                             const py::handle& log_std, const py::handle& obs,
+                             const py::handle& actions) {
+  const Batch b = batch_of(model, theta, log_std, obs);
+  py::array_t<double> result(b.n);
+  double* dst = result.mutable_data();
+  if (model.discrete()) {
+    const auto lp = log_probs(model, theta, obs);
+    const auto a = discrete_actions(actions, b.n, model.n_actions());
+    const auto A = static_cast<py::ssize_t>(model.n_actions());
+    for (py::ssize_t i = 0; i < b.n; ++i) dst[i] = lp.data()[i * A + a[static_cast<std::size_t>(i)]];
+    return result;
+  }
+  const auto D = model.action_dim();
+  const auto a = continuous_actions(actions, b.n, D);
+  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                             double* action, double* scratch) {
+    policy.act(b.params(), row, out, action, nullptr, scratch);
+    dst[i] = policy.log_prob(b.params(), out, 0, a.data() + i * D);
+  });
+  return result;
+}
+
+// grad log pi(a|s) as flat rows (N, n_theta [+ action_dim for a Gaussian]).
+py::array_t<double> grad_log_prob(const PolicyModel& model, const py::handle& theta,
+                                  const py::handle& log_std, const py::handle& obs,
+                                  const py::handle& actions) {
+  const Batch b = batch_of(model, theta, log_std, obs);
+  const std::int64_t width = model.n_theta() + model.action_dim();
+  std::vector<std::int64_t> a_i;
+  py::array_t<double> a_c;
+  if (model.discrete()) {
+    a_i = discrete_actions(actions, b.n, model.n_actions());
+  } else {
+    a_c = continuous_actions(actions, b.n, model.action_dim());
+  }
+  py::array_t<double> result(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(width)});
+  double* dst = result.mutable_data();
+  std::vector<double> score(static_cast<std::size_t>(width));
+  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                             double* action, double* scratch) {
+    policy.act(b.params(), row, out, action, nullptr, scratch);
+    const std::int64_t a = a_i.empty() ? 0 : a_i[static_cast<std::size_t>(i)];
+    const double* c = a_c.size() > 0 ? a_c.data() + i * model.action_dim() : nullptr;
+    policy.score(b.params(), row, out, a, c, dst + i * width, scratch);
+  });
+  return result;
+}
+
+// Sampled (or most probable / mean) actions: (N,) int64 or (N, D) float64.
+py::array act(const PolicyModel& model, const py::handle& theta, const py::handle& log_std,
+              const py::handle& obs, bool deterministic, std::uint64_t seed) {
+  const Batch b = batch_of(model, theta, log_std, obs);
+  Rng rng(seed, 0);
+  Rng* sampler = deterministic ? nullptr : &rng;
+  if (model.discrete()) {
+    py::array_t<std::int64_t> result(b.n);
+    std::int64_t* dst = result.mutable_data();
+    for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                               double* action, double* scratch) {
+      dst[i] = policy.act(b.params(), row, out, action, sampler, scratch);
+    });
+    return std::move(result);
+  }
+  const auto D = static_cast<py::ssize_t>(model.action_dim());
+  py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
+  double* dst = result.mutable_data();
+  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                             double* action, double* scratch) {
+    policy.act(b.params(), row, out, action, sampler, scratch);
+    for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = action[d];
+  });
+  return std::move(result);
+}
+
+std::vector<double> matrix_values(const py::handle& obj, const char* name, int ndim,
+                                  std::vector<std::int64_t>& shape) {
+  auto a = float64_array(obj, name);
+  if (a.ndim() != ndim)
+    throw py::value_error(concat(name, " must have ", ndim, " dimensions, got shape ", shape_str(a)));
+  shape.clear();
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) shape.push_back(a.shape(d));
+  require_finite(a, name);
+  return to_vector(a);
 }
 
 }  // namespace
@@ -108,13 +251,19 @@ void bind_policies(py::module_& m) {
       .def_property_readonly("kind", &FeatureMap::kind)
       .def_property_readonly("obs_dim", &FeatureMap::obs_dim)
       .def_property_readonly("n_features", &FeatureMap::n_features)
-      .def(
-          "__call__",
-          [](const FeatureMap& f, const py::handle& obs) { return features_of(f, obs_batch(f, obs)); },
-          py::arg("obs"), "phi of a batch of observations (N, obs_dim) -> (N, n_features).");
+      .def("__call__", &features_of, py::arg("obs"),
+           "phi of a batch of observations (N, obs_dim) -> (N, n_features).");
 
   m.def("identity_features", &make_identity, py::arg("dim"));
   m.def("one_hot_features", &make_one_hot, py::arg("n"));
+  m.def(
+      "table_features",
+      [](const py::handle& matrix) {
+        std::vector<std::int64_t> shape;
+        auto values = matrix_values(matrix, "matrix", 2, shape);
+        return make_table(std::move(values), shape[0], shape[1]);
+      },
+      py::arg("matrix"));
   m.def("polynomial_features", &make_polynomial, py::arg("dim"), py::arg("degree"));
   m.def("fourier_features", &make_fourier, py::arg("order"), py::arg("low"), py::arg("high"));
   m.def("rbf_features", &make_rbf, py::arg("centers_per_dim"), py::arg("low"), py::arg("high"),
@@ -122,126 +271,72 @@ void bind_policies(py::module_& m) {
   m.def("tile_coding_features", &make_tile_coding, py::arg("tilings"), py::arg("tiles_per_dim"),
         py::arg("low"), py::arg("high"));
 
-  // ---- linear softmax -----------------------------------------------------
-  m.def(
-      "softmax_log_probs",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& obs) {
-        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
-        py::array_t<double> out(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.K)});
-        for (py::ssize_t i = 0; i < b.n; ++i) {
-          double* row = out.mutable_data() + i * b.K;
-          softmax::logits(b.theta.data(), b.phi_row(i), b.F, b.K, row);
-          softmax::log_softmax(row, b.K);
-        }
-        return out;
-      },
-      py::arg("features"), py::arg("theta"), py::arg("obs"),
-      "log pi(.|s) for a batch: (N, n_actions), by log-sum-exp.");
-  m.def(
-      "softmax_grad_log_prob",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& obs,
-         const py::handle& actions) {
-        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
-        const auto a = discrete_actions(actions, b.n, b.K);
-        py::array_t<double> out(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.F),
-                                                         static_cast<py::ssize_t>(b.K)});
-        std::vector<double> p(static_cast<std::size_t>(b.K));
-        for (py::ssize_t i = 0; i < b.n; ++i) {
-          const double* phi = b.phi_row(i);
-          softmax::probs(b.theta.data(), phi, b.F, b.K, p.data());
-          p[static_cast<std::size_t>(a[static_cast<std::size_t>(i)])] -= 1.0;  // now pi - e_a
-          double* g = out.mutable_data() + i * b.F * b.K;
-          for (std::int64_t k = 0; k < b.F; ++k)
-            for (std::int64_t c = 0; c < b.K; ++c) g[k * b.K + c] = -phi[k] * p[static_cast<std::size_t>(c)];
-        }
-        return out;
-      },
-      py::arg("features"), py::arg("theta"), py::arg("obs"), py::arg("actions"),
-      "grad_theta log pi(a|s) = phi (e_a - pi)^T for a batch: (N, F, A).");
-  m.def(
-      "softmax_act",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& obs, bool deterministic,
-         std::uint64_t seed) {
-        const LinearBatch b = linear_batch(f, theta, obs, "n_actions");
-        py::array_t<std::int64_t> out(b.n);
-        std::vector<double> p(static_cast<std::size_t>(b.K));
-        Rng rng(seed, 0);
-        for (py::ssize_t i = 0; i < b.n; ++i) {
-          softmax::probs(b.theta.data(), b.phi_row(i), b.F, b.K, p.data());
-          out.mutable_data()[i] = deterministic ? softmax::argmax(p.data(), b.K)
-                                                : softmax::sample(p.data(), b.K, rng);
-        }
-        return out;
-      },
-      py::arg("features"), py::arg("theta"), py::arg("obs"), py::arg("deterministic"),
-      py::arg("seed"));
+  py::class_<PolicyModel, PolicyPtr>(
+      m, "Policy",
+      "A policy's distribution (see pgfast.LinearSoftmax, pgfast.LinearGaussian); the engine "
+      "calls the same code.")
+      .def_property_readonly("kind",
+                             [](const PolicyModel& p) {
+                               switch (p.kind()) {
+                                 case PolicyKind::kSoftmax: return "softmax";
+                                 case PolicyKind::kStateActionSoftmax: return "state_action_softmax";
+                                 case PolicyKind::kGaussian: return "gaussian";
+                               }
+                               return "unknown";
+                             })
+      .def_property_readonly("n_params", &PolicyModel::n_params)
+      .def_property_readonly("n_theta", &PolicyModel::n_theta)
+      .def_property_readonly("obs_dim", &PolicyModel::obs_dim)
+      .def_property_readonly("n_actions", &PolicyModel::n_actions)
+      .def_property_readonly("action_dim", &PolicyModel::action_dim)
+      .def_property_readonly("learn_std", &PolicyModel::learn_std)
+      .def("log_probs", &log_probs, py::arg("theta"), py::arg("obs"),
+           "log pi(.|s) of a softmax policy, (N, n_actions), by log-sum-exp.")
+      .def("mean", &mean, py::arg("theta"), py::arg("obs"), "mu of a Gaussian policy, (N, D).")
+      .def("log_prob", &log_prob, py::arg("theta"), py::arg("log_std"), py::arg("obs"),
+           py::arg("actions"), "log pi(a|s), (N,).")
+      .def("grad_log_prob", &grad_log_prob, py::arg("theta"), py::arg("log_std"), py::arg("obs"),
+           py::arg("actions"),
+           "grad log pi(a|s) as flat rows (N, n_theta), then (Gaussian) action_dim log_std "
+           "entries.")
+      .def("act", &act, py::arg("theta"), py::arg("log_std"), py::arg("obs"),
+           py::arg("deterministic"), py::arg("seed"));
 
-  // ---- linear Gaussian ----------------------------------------------------
   m.def(
-      "gaussian_mean",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& obs) {
-        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
-        return gaussian_means(b);
-      },
-      py::arg("features"), py::arg("theta"), py::arg("obs"));
-  m.def(
-      "gaussian_log_prob",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
-         const py::handle& obs, const py::handle& actions) {
-        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
-        const auto ls = log_std_vector(log_std, b.K);
-        const auto a = continuous_actions(actions, b);
-        const auto mu = gaussian_means(b);
-        py::array_t<double> out(b.n);
-        for (py::ssize_t i = 0; i < b.n; ++i)
-          out.mutable_data()[i] =
-              gaussian::log_prob(a.data() + i * b.K, mu.data() + i * b.K, ls.data(), b.K);
-        return out;
-      },
-      py::arg("features"), py::arg("theta"), py::arg("log_std"), py::arg("obs"),
-      py::arg("actions"));
-  m.def(
-      "gaussian_grad_log_prob",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
-         const py::handle& obs, const py::handle& actions) {
-        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
-        const auto ls = log_std_vector(log_std, b.K);
-        const auto a = continuous_actions(actions, b);
-        const auto mu = gaussian_means(b);
-        const auto D = b.K;
-        py::array_t<double> g_theta(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(b.F),
-                                                             static_cast<py::ssize_t>(D)});
-        py::array_t<double> g_std(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(D)});
-        for (py::ssize_t i = 0; i < b.n; ++i) {
-          const double* phi = b.phi_row(i);
-          for (std::int64_t d = 0; d < D; ++d) {
-            const double inv_var = std::exp(-2.0 * ls[static_cast<std::size_t>(d)]);
-            const double diff = a.data()[i * D + d] - mu.data()[i * D + d];
-            for (std::int64_t k = 0; k < b.F; ++k)
-              g_theta.mutable_data()[(i * b.F + k) * D + d] = phi[k] * diff * inv_var;
-            g_std.mutable_data()[i * D + d] = diff * diff * inv_var - 1.0;
-          }
+      "softmax_policy",
+      [](FeaturesPtr features, std::int64_t n_actions, const py::handle& action_features) {
+        if (!features) throw py::type_error("features must not be None");
+        std::vector<double> psi;
+        std::int64_t k = 0;
+        if (!action_features.is_none()) {
+          std::vector<std::int64_t> shape;
+          psi = matrix_values(action_features, "action_features", 2, shape);
+          if (shape[0] != n_actions)
+            throw py::value_error(concat("action_features must have one row per action (",
+                                         n_actions, "), got ", shape[0]));
+          k = shape[1];
         }
-        return py::make_tuple(g_theta, g_std);
+        return std::make_shared<PolicyModel>(
+            LinearSoftmax(std::move(features), n_actions, std::move(psi), k));
       },
-      py::arg("features"), py::arg("theta"), py::arg("log_std"), py::arg("obs"),
-      py::arg("actions"), "(grad_theta (N, F, D), grad_log_std (N, D)).");
+      py::arg("features"), py::arg("n_actions"), py::arg("action_features") = py::none());
   m.def(
-      "gaussian_act",
-      [](const FeatureMap& f, const py::handle& theta, const py::handle& log_std,
-         const py::handle& obs, bool deterministic, std::uint64_t seed) {
-        const LinearBatch b = linear_batch(f, theta, obs, "action_dim");
-        const auto ls = log_std_vector(log_std, b.K);
-        py::array_t<double> out = gaussian_means(b);
-        Rng rng(seed, 0);
-        if (!deterministic)
-          for (py::ssize_t i = 0; i < b.n; ++i)
-            for (std::int64_t d = 0; d < b.K; ++d)
-              out.mutable_data()[i * b.K + d] += std::exp(ls[static_cast<std::size_t>(d)]) * rng.normal();
-        return out;
+      "state_action_table_policy",
+      [](const py::handle& table) {
+        std::vector<std::int64_t> shape;
+        auto values = matrix_values(table, "table", 3, shape);
+        return std::make_shared<PolicyModel>(
+            StateActionSoftmax(std::move(values), shape[0], shape[1], shape[2]));
       },
-      py::arg("features"), py::arg("theta"), py::arg("log_std"), py::arg("obs"),
-      py::arg("deterministic"), py::arg("seed"));
+      py::arg("table"));
+  m.def(
+      "gaussian_policy",
+      [](FeaturesPtr features, std::int64_t action_dim, bool learn_std) {
+        if (!features) throw py::type_error("features must not be None");
+        return std::make_shared<PolicyModel>(LinearGaussian(std::move(features), action_dim),
+                                             learn_std);
+      },
+      py::arg("features"), py::arg("action_dim"), py::arg("learn_std"));
 }
 
 }  // namespace pgfast::bind

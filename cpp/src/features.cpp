@@ -1,5 +1,6 @@
 #include "pgfast/features.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -101,6 +102,38 @@ class OneHot final : public FeatureMap {
   std::int64_t n_;
 };
 
+class Table final : public FeatureMap {
+ public:
+  Table(std::vector<double> matrix, std::int64_t n_states, std::int64_t n_features)
+      : matrix_(std::move(matrix)), S_(n_states), F_(n_features) {
+    require(n_states >= 1, "the table needs at least one state, got ", n_states);
+    require(n_features >= 1, "the table needs at least one feature, got ", n_features);
+    require(n_states <= kMaxFeatures * 16 / n_features, "the table is too large (", n_states,
+            " x ", n_features, ")");
+    require(static_cast<std::int64_t>(matrix_.size()) == n_states * n_features,
+            "the table must have ", n_states * n_features, " values, got ", matrix_.size());
+    for (std::size_t k = 0; k < matrix_.size(); ++k)
+      require(std::isfinite(matrix_[k]), "matrix[", k / static_cast<std::size_t>(n_features),
+              ", ", k % static_cast<std::size_t>(n_features), "] must be finite, got ",
+              matrix_[k]);
+  }
+  std::string kind() const override { return "table"; }
+  std::int64_t obs_dim() const override { return 1; }
+  std::int64_t n_features() const override { return F_; }
+  void compute(const double* obs, double* out) const override {
+    const double* row = matrix_.data() + static_cast<std::int64_t>(obs[0]) * F_;
+    for (std::int64_t k = 0; k < F_; ++k) out[k] = row[k];
+  }
+  void check_obs(const double* obs, std::int64_t row) const override {
+    require(obs[0] == std::floor(obs[0]) && obs[0] >= 0 && obs[0] < static_cast<double>(S_),
+            "obs[", row, "] must be an integer in [0, ", S_, ") for Table features, got ", obs[0]);
+  }
+
+ private:
+  std::vector<double> matrix_;
+  std::int64_t S_, F_;
+};
+
 class Polynomial final : public FeatureMap {
  public:
   Polynomial(std::int64_t dim, std::int64_t degree) : dim_(dim) {
@@ -140,44 +173,105 @@ class Polynomial final : public FeatureMap {
   std::vector<std::int64_t> parent_, var_;
 };
 
+// cos(pi c.x) = Re prod_j e^{i pi c_j x_j}: the features are the real parts
+// of a product tree built one dimension per level, so each costs a couple of
+// multiplies instead of a libm cos (about 15x faster at order 3 on 4 dims).
+//
+// Storage: `out` itself, since the engine's rows of features are the only
+// memory that grows with the feature count and compute() must not allocate
+// or keep state. Level L holds m = (order + 1)^L complex partial products,
+// real parts in out[0, m) and imaginary parts in out[n - m, n); the two
+// ends stay apart until the last level (m <= n / (order + 1) <= n / 2).
+// Level L + 1 is level L times e^{i pi c x_L}, c = 0..order, in blocks of m
+// (c = 0 is level L itself, so its real parts stay in place); only the
+// block c = order lands on level L's imaginary parts, and element by element,
+// so it is computed last and in place. Hence the first dimension is fastest,
+// the layout of the feature index k = sum_j c_j (order + 1)^j.
+//
+// e^{i pi c x_L} is rotated up from one cos/sin of pi x_L by angle addition,
+// whose error grows by about one ulp a step, like the direct formula's own
+// rounding of pi * dot(c, x). Measured over random, boundary and clipped
+// observations, the largest difference from cos(pi * dot(c, x)) in double is
+// 1.4e-15 (6.4 ulp of 1) for order <= 5 and dim <= 4, and 5.6e-15 at order 31;
+// against a quad-precision evaluation of the formula, the worst error is
+// 1.6e-15 vs the direct formula's 1.8e-15.
 class Fourier final : public FeatureMap {
  public:
   Fourier(std::int64_t order, std::vector<double> low, std::vector<double> high)
-      : box_(std::move(low), std::move(high)) {
+      : box_(std::move(low), std::move(high)), order_(order) {
     require(order >= 0, "order must be >= 0, got ", order);
-    const std::int64_t dim = box_.dim();
-    n_ = checked_power(order + 1, dim, "Fourier");
-    // Row k of coef_ is c_k in base (order + 1), first dimension fastest.
-    coef_.resize(static_cast<std::size_t>(n_ * dim));
-    for (std::int64_t k = 0; k < n_; ++k) {
-      std::int64_t rest = k;
-      for (std::int64_t j = 0; j < dim; ++j) {
-        coef_[static_cast<std::size_t>(k * dim + j)] = static_cast<double>(rest % (order + 1));
-        rest /= order + 1;
-      }
-    }
+    n_ = checked_power(order + 1, box_.dim(), "Fourier");
   }
   std::string kind() const override { return "fourier"; }
   std::int64_t obs_dim() const override { return box_.dim(); }
   std::int64_t n_features() const override { return n_; }
   void compute(const double* obs, double* out) const override {
-    const std::int64_t dim = box_.dim();
-    double x[Box01::kMaxDim];
-    box_.unit_all(obs, x);
-    for (std::int64_t k = 0; k < n_; ++k) {
-      const double* c = coef_.data() + k * dim;
-      double dot = 0.0;
-      for (std::int64_t j = 0; j < dim; ++j) dot += c[j] * x[j];
-      out[k] = std::cos(kPi * dot);
+    // Order 0 is the constant alone (n = 1), where the two ends would meet.
+    if (order_ == 0) {
+      out[0] = 1.0;
+      return;
+    }
+    const std::int64_t dim = box_.dim(), n = n_;
+    out[0] = 1.0;  // level 0: the empty product 1 + 0i
+    out[n - 1] = 0.0;
+    std::int64_t m = 1;
+    for (std::int64_t j = 0; j < dim; ++j) {
+      const double angle = kPi * box_.unit(obs, j);
+      const double cos1 = std::cos(angle), sin1 = std::sin(angle);
+      const bool last = j + 1 == dim;
+      const double* re = out;
+      double* im = out + (n - m);
+      double* im_next = last ? nullptr : out + (n - m * (order_ + 1));
+      // Block 0 (c = 0) is level L itself: real parts already in place.
+      if (!last)
+        for (std::int64_t i = 0; i < m; ++i) im_next[i] = im[i];
+      double cos_c = 1.0, sin_c = 0.0;
+      for (std::int64_t c = 1; c <= order_; ++c) {
+        const double t = cos_c * cos1 - sin_c * sin1;
+        sin_c = cos_c * sin1 + sin_c * cos1;
+        cos_c = t;
+        double* re_c = out + c * m;
+        // The last block (re_c == im on the last level, im_c == im before)
+        // overwrites its input element by element; a loop of its own lets
+        // the compiler vectorise the others, whose ranges are disjoint.
+        if (last && c == order_) {
+          for (std::int64_t i = 0; i < m; ++i) im[i] = re[i] * cos_c - im[i] * sin_c;
+        } else if (last) {
+          for (std::int64_t i = 0; i < m; ++i) re_c[i] = re[i] * cos_c - im[i] * sin_c;
+        } else if (c == order_) {
+          for (std::int64_t i = 0; i < m; ++i) {
+            const double r = re[i], s = im[i];
+            re_c[i] = r * cos_c - s * sin_c;
+            im[i] = r * sin_c + s * cos_c;
+          }
+        } else {
+          double* im_c = im_next + c * m;
+          for (std::int64_t i = 0; i < m; ++i) {
+            const double r = re[i], s = im[i];
+            re_c[i] = r * cos_c - s * sin_c;
+            im_c[i] = r * sin_c + s * cos_c;
+          }
+        }
+      }
+      m *= order_ + 1;
     }
   }
 
  private:
   Box01 box_;
+  std::int64_t order_;
   std::int64_t n_ = 0;
-  std::vector<double> coef_;
 };
 
+// exp(-|x - c|^2 / (2 w^2)) = prod_j exp(-(x_j - c_j)^2 / (2 w^2)): a product
+// tree over the dimensions as in Fourier (level L in out[0, k^L), block c of
+// the next level = level L times the factor of centre c, block 0 scaled in
+// place last), so centers_per_dim * dim exps instead of one per centre
+// (about 30x faster at 5 centres on 4 dims). The product of rounded factors
+// and the exp of the rounded sum differ in the last bits: measured, at most
+// 4.4e-16 absolute (the values are <= 1) and 5 ulp relative where the value
+// is not tiny; the direct formula's relative error grows with the exponent
+// (|x - c|^2 / (2 w^2) ulp), the product's does not.
 class Rbf final : public FeatureMap {
  public:
   Rbf(std::int64_t centers_per_dim, std::vector<double> low, std::vector<double> high,
@@ -195,18 +289,22 @@ class Rbf final : public FeatureMap {
     const std::int64_t dim = box_.dim();
     const double spacing = k_ > 1 ? 1.0 / static_cast<double>(k_ - 1) : 0.0;
     const double offset = k_ > 1 ? 0.0 : 0.5;
-    double x[Box01::kMaxDim];
-    box_.unit_all(obs, x);
-    for (std::int64_t c = 0; c < n_centres_; ++c) {
-      std::int64_t rest = c;
-      double sq = 0.0;
-      for (std::int64_t j = 0; j < dim; ++j) {
-        const double centre = offset + static_cast<double>(rest % k_) * spacing;
-        rest /= k_;
-        const double d = x[j] - centre;
-        sq += d * d;
+    out[0] = 1.0;
+    std::int64_t m = 1;
+    for (std::int64_t j = 0; j < dim; ++j) {
+      const double x = box_.unit(obs, j);
+      // Blocks 1..k-1 read block 0, so it is scaled last, in place.
+      for (std::int64_t c = k_ - 1; c >= 0; --c) {
+        const double d = x - (offset + static_cast<double>(c) * spacing);
+        const double factor = std::exp(-(d * d) * inv_two_var_);
+        if (c == 0) {
+          for (std::int64_t i = 0; i < m; ++i) out[i] *= factor;
+        } else {
+          double* block = out + c * m;
+          for (std::int64_t i = 0; i < m; ++i) block[i] = out[i] * factor;
+        }
       }
-      out[c] = std::exp(-sq * inv_two_var_);
+      m *= k_;
     }
     out[n_centres_] = 1.0;
   }
@@ -227,22 +325,39 @@ class TileCoding final : public FeatureMap {
     require(tiles_per_dim >= 1, "tiles_per_dim must be >= 1, got ", tiles_per_dim);
     per_tiling_ = checked_power(tiles_per_dim + 1, box_.dim(), "TileCoding");
     require(per_tiling_ <= kMaxFeatures / tilings, "TileCoding has too many features");
+    for (std::int64_t j = 0; j < box_.dim(); ++j) step_.push_back((2 * j + 1) % tilings);
   }
   std::string kind() const override { return "tile_coding"; }
   std::int64_t obs_dim() const override { return box_.dim(); }
   std::int64_t n_features() const override { return tilings_ * per_tiling_; }
   void compute(const double* obs, double* out) const override {
-    const std::int64_t n = n_features(), dim = box_.dim();
-    for (std::int64_t k = 0; k < n; ++k) out[k] = 0.0;
+    // The zero fill (a memset) is most of the cost at any size worth timing:
+    // 8 tilings of 8 tiles on 4 dims are 52488 features, 410 KiB a row, for
+    // 8 active ones. It cannot go: the caller's row holds the last step's.
+    std::fill_n(out, n_features(), 0.0);
+    const std::int64_t dim = box_.dim();
     const double tiles = static_cast<double>(tiles_);
+    double scaled[Box01::kMaxDim];
+    std::int64_t shift_num[Box01::kMaxDim];
+    for (std::int64_t j = 0; j < dim; ++j) {
+      scaled[j] = box_.unit(obs, j) * tiles;
+      shift_num[j] = 0;
+    }
     for (std::int64_t t = 0; t < tilings_; ++t) {
       std::int64_t index = 0, stride = 1;
       for (std::int64_t j = 0; j < dim; ++j) {
         // Asymmetric offsets (1, 3, 5, ...) * t / tilings of a tile, as
-        // Sutton & Barto (2018, sec. 9.5.4) recommend.
-        const double shift = static_cast<double>((2 * j + 1) * t % tilings_) / static_cast<double>(tilings_);
-        auto cell = static_cast<std::int64_t>(box_.unit(obs, j) * tiles + shift);
-        if (cell > tiles_) cell = tiles_;
+        // Sutton & Barto (2018, sec. 9.5.4) recommend; the numerator
+        // (2j + 1) t mod tilings is kept by addition, as an integer division
+        // per tiling and dimension cost more than the rest of the loop.
+        const double shift = static_cast<double>(shift_num[j]) / static_cast<double>(tilings_);
+        shift_num[j] += step_[static_cast<std::size_t>(j)];
+        if (shift_num[j] >= tilings_) shift_num[j] -= tilings_;
+        // v is in [0, tiles + 1); the comparison, not a clamp after the
+        // conversion, also keeps a NaN observation (trusted input, but an
+        // environment can diverge) inside the row: converting NaN is UB.
+        const double v = scaled[j] + shift;
+        const std::int64_t cell = v < tiles ? static_cast<std::int64_t>(v) : tiles_;
         index += cell * stride;
         stride *= tiles_ + 1;
       }
@@ -254,6 +369,7 @@ class TileCoding final : public FeatureMap {
   Box01 box_;
   std::int64_t tilings_, tiles_;
   std::int64_t per_tiling_ = 0;
+  std::vector<std::int64_t> step_;  // (2j + 1) mod tilings
 };
 
 }  // namespace
@@ -265,6 +381,10 @@ void FeatureMap::check_obs(const double* obs, std::int64_t row) const {
 
 std::shared_ptr<FeatureMap> make_identity(std::int64_t dim) { return std::make_shared<Identity>(dim); }
 std::shared_ptr<FeatureMap> make_one_hot(std::int64_t n) { return std::make_shared<OneHot>(n); }
+std::shared_ptr<FeatureMap> make_table(std::vector<double> matrix, std::int64_t n_states,
+                                       std::int64_t n_features) {
+  return std::make_shared<Table>(std::move(matrix), n_states, n_features);
+}
 std::shared_ptr<FeatureMap> make_polynomial(std::int64_t dim, std::int64_t degree) {
   return std::make_shared<Polynomial>(dim, degree);
 }

@@ -1,5 +1,7 @@
 #include "pgfast/thread_pool.hpp"
 
+#include <chrono>
+
 #include "pgfast/check.hpp"
 
 namespace pgfast {
@@ -30,7 +32,7 @@ void ThreadPool::stop_and_join() {
     if (t.joinable()) t.join();
 }
 
-void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn) {
+void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn, const PollFn* idle) {
   if (num_chunks > num_threads_) num_chunks = num_threads_;
   if (num_chunks <= 1 || n <= 1) {
     fn(0, n);
@@ -48,7 +50,15 @@ void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn) {
   const auto [begin, end] = chunk_bounds(n, num_chunks, 0);
   fn(begin, end);
   std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [this] { return pending_ == 0; });
+  if (idle) {
+    while (!work_done_.wait_for(lock, std::chrono::milliseconds(5), [this] { return pending_ == 0; })) {
+      lock.unlock();
+      (*idle)();
+      lock.lock();
+    }
+  } else {
+    work_done_.wait(lock, [this] { return pending_ == 0; });
+  }
   job_ = nullptr;
 }
 

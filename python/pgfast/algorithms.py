@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -32,9 +32,7 @@ _BASELINES = ("none", "mean", "time", "value", "optimal")
 _OPTIMIZERS = ("sgd", "adam", "natural")
 
 #: Per-iteration statistics recorded by :meth:`Reinforce.train`.
-HISTORY_KEYS = ("iteration", "return_mean", "return_std", "return_min", "return_max",
-                "length_mean", "episodes", "env_steps", "grad_norm", "entropy", "kl",
-                "fisher_condition", "wall_time")
+HISTORY_KEYS = ("iteration", *_core.ITERATION_STATS, "wall_time")
 
 
 class _Arrays(Mapping[str, np.ndarray]):
@@ -83,12 +81,10 @@ class History(_Arrays):
         return f"History({n} iterations{last})"
 
 
-def _policy_kind(policy: Any) -> tuple[Literal["softmax", "gaussian"], int, bool]:
-    if isinstance(policy, LinearSoftmax):
-        return "softmax", policy.n_actions, False
-    if isinstance(policy, LinearGaussian):
-        return "gaussian", policy.action_dim, policy.learn_std
-    raise TypeError(f"policy must be a LinearSoftmax or LinearGaussian, got {type(policy).__name__}")
+def _check_policy(policy: Any) -> None:
+    if not isinstance(policy, LinearSoftmax | LinearGaussian):
+        raise TypeError("policy must be a LinearSoftmax or LinearGaussian, got "
+                        f"{type(policy).__name__}")
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -193,7 +189,7 @@ class Reinforce:
         num_threads: int | None = None,
     ) -> None:
         env = as_vector_env(env)
-        kind, n_out, learn_std = _policy_kind(policy)
+        _check_policy(policy)
         returns = _choice(returns, "returns", _RETURNS)
         if baseline is None:
             baseline = "none" if returns == "gae" else "mean"
@@ -233,13 +229,27 @@ class Reinforce:
             "bootstrap_truncated": bool(bootstrap_truncated), "update": update,
             "seed": self.seed, "num_threads": threads,
         }
-        self._engine = _core.Reinforce(
-            env._core, policy.features._core, kind, n_out, learn_std, lr, gamma,
-            episodes_per_update, steps, returns, baseline, check_real(gae_lambda, "gae_lambda"),
-            bool(normalize_advantages), optimizer, beta1, beta2, check_real(eps, "eps"), fisher,
-            check_real(damping, "damping"), max_kl or 0.0, check_real(value_ridge, "value_ridge"),
-            bool(bootstrap_truncated), update, self.seed, threads,
-        )
+        config = _core.ReinforceConfig()
+        config.lr = lr
+        config.gamma = gamma
+        config.episodes_per_update = episodes_per_update
+        config.steps_per_update = steps
+        config.returns = returns
+        config.baseline = baseline
+        config.gae_lambda = check_real(gae_lambda, "gae_lambda")
+        config.normalize_advantages = bool(normalize_advantages)
+        config.optimizer = optimizer
+        config.adam_beta1, config.adam_beta2 = beta1, beta2
+        config.adam_eps = check_real(eps, "eps")
+        config.fisher = fisher
+        config.damping = check_real(damping, "damping")
+        config.max_kl = max_kl or 0.0
+        config.value_ridge = check_real(value_ridge, "value_ridge")
+        config.bootstrap_truncated = bool(bootstrap_truncated)
+        config.update = update
+        config.seed = self.seed
+        config.num_threads = threads
+        self._engine = _core.Reinforce(env._core, policy._model, config)
         self.iterations_done = 0
 
     def _log_std(self) -> np.ndarray | None:
@@ -349,22 +359,14 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     (3,)
     """
     env = as_vector_env(env)
-    kind, n_out, learn_std = _policy_kind(policy)
+    _check_policy(policy)
     episodes = check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
-    engine = _engine_for(env, policy, seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     with policy._in_use(training=False):
-        returns, lengths = engine.evaluate(policy.theta, log_std, episodes, bool(deterministic))
+        returns, lengths = _core.evaluate(env._core, policy._model, policy.theta, log_std,
+                                          episodes, bool(deterministic), seed, env.num_threads)
     return (returns, lengths) if return_lengths else returns
-
-
-def _engine_for(env: VectorEnv, policy: Policy, seed: int) -> _core.Reinforce:
-    """An engine for evaluation and rollouts (its learning settings are unused)."""
-    kind, n_out, learn_std = _policy_kind(policy)
-    return _core.Reinforce(env._core, policy.features._core, kind, n_out, learn_std, 1.0, 1.0,
-                             1, 0, "reward_to_go", "none", 0.95, False, "sgd", 0.9, 0.999, 1e-8,
-                             "sampled", 0.0, 0.0, 1e-6, True, "batch", seed, env.num_threads)
 
 
 class Rollout(_Arrays):
@@ -424,17 +426,16 @@ def rollout(env: Any, policy: Policy, *, episodes: int | None = None, steps: int
     (4, 8, True)
     """
     env = as_vector_env(env)
-    _policy_kind(policy)
+    _check_policy(policy)
     if (episodes is None) == (steps is None):
         raise ValueError("give exactly one of episodes or steps")
     n_episodes = 0 if episodes is None else check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
     n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
-    engine = _engine_for(env, policy, seed)
     with policy._in_use(training=False):
-        data = engine.rollout(policy.theta, log_std, n_episodes, n_steps,
-                                                  bool(deterministic))
+        data = _core.rollout(env._core, policy._model, policy.theta, log_std, n_episodes,
+                             n_steps, bool(deterministic), seed, env.num_threads)
     space = env.single_observation_space
     obs = data["observations"]
     if hasattr(space, "n"):

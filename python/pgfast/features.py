@@ -27,8 +27,8 @@ import numpy as np
 from pgfast import _core
 from pgfast._validation import as_float_array, check_finite, check_int, check_real
 
-__all__ = ["RBF", "FeatureMap", "Fourier", "Identity", "OneHot", "Polynomial", "TileCoding",
-           "from_config"]
+__all__ = ["RBF", "FeatureMap", "Fourier", "Identity", "OneHot", "Polynomial", "StateAction",
+           "StateActionMap", "StateActionTable", "Table", "TileCoding", "from_config"]
 
 
 class FeatureMap:
@@ -120,6 +120,42 @@ class OneHot(FeatureMap):
         return {"kind": "one_hot", "n": self.n}
 
 
+def _matrix(value: Any, name: str, ndim: int) -> np.ndarray:
+    arr = as_float_array(value, name, ndim=ndim)
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    check_finite(arr, name)
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+class Table(FeatureMap):
+    """``phi(s) = matrix[s]`` for a discrete observation ``s`` in ``[0, S)``:
+    hand-made features of a finite state space (e.g. states that share
+    features, to study state aliasing).
+
+    Args:
+        matrix: ``(S, n_features)`` real array.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> phi = pg.features.Table([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # states 0, 1 aliased
+        >>> phi(np.array([1, 2]))
+        array([[1., 0.],
+               [0., 1.]])
+    """
+
+    def __init__(self, matrix: Any) -> None:
+        self.matrix = _matrix(matrix, "matrix", 2)
+        self._core = _core.table_features(self.matrix)
+
+    @property
+    def n_states(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "table", "matrix": self.matrix.tolist()}
+
+
 class Polynomial(FeatureMap):
     """Every monomial of the raw observation of total degree ``<= degree``,
     the constant 1 included: ``C(dim + degree, degree)`` features."""
@@ -186,17 +222,156 @@ class TileCoding(FeatureMap):
                 "tiles_per_dim": self.tiles_per_dim, "low": self.low, "high": self.high}
 
 
-_KINDS = {"identity": Identity, "one_hot": OneHot, "polynomial": Polynomial,
-          "fourier": Fourier, "rbf": RBF, "tile_coding": TileCoding}
+class StateActionMap:
+    """Base class: features ``phi(s, a)`` of a state and an action, for the
+    softmax over state-action features ``pi(a|s) ~ exp(phi(s, a)^T theta)``
+    with one shared ``theta`` of length ``n_features``
+    (``pg.LinearSoftmax(sa_map, n_actions)``)."""
+
+    n_actions: int
+
+    @property
+    def n_features(self) -> int:
+        """``d``, the length of ``phi(s, a)`` and of ``theta``."""
+        raise NotImplementedError
+
+    @property
+    def obs_dim(self) -> int:
+        raise NotImplementedError
+
+    def __call__(self, obs: Any) -> np.ndarray:
+        """``phi(s, a)`` for a batch of observations and every action: ``(N, n_actions, d)``."""
+        raise NotImplementedError
+
+    def _policy_core(self) -> _core.Policy:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_features={self.n_features}, n_actions={self.n_actions})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StateActionMap) and self.config() == other.config()
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
 
 
-def from_config(config: Any) -> FeatureMap:
-    """Rebuild a feature map from :meth:`FeatureMap.config`."""
+class StateAction(StateActionMap):
+    """``phi(s, a) = phi(s) (x) psi[a]``: state features times action features.
+
+    ``d = F * k`` for state features of length ``F`` and ``action_features``
+    ``psi`` of shape ``(n_actions, k)``; feature ``f * k + j`` is
+    ``phi_f(s) psi[a, j]``. Large action sets are described by ``k`` action
+    features instead of one parameter column per action, and
+    ``StateAction(phi, np.eye(A))`` is ``LinearSoftmax(phi, A)`` exactly.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> psi = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])  # 3 actions, 2 features
+        >>> sa = pg.features.StateAction(pg.features.Identity(4), action_features=psi)
+        >>> sa.n_features, sa.n_actions
+        (10, 3)
+        >>> pg.LinearSoftmax(sa, n_actions=3).theta.shape
+        (10,)
+    """
+
+    def __init__(self, state_features: FeatureMap, action_features: Any) -> None:
+        if not isinstance(state_features, FeatureMap):
+            raise TypeError("state_features must be a pgfast.features map, got "
+                            f"{type(state_features).__name__}")
+        self.state_features = state_features
+        self.action_features = _matrix(action_features, "action_features", 2)
+        self.n_actions = int(self.action_features.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return self.state_features.n_features * int(self.action_features.shape[1])
+
+    @property
+    def obs_dim(self) -> int:
+        return self.state_features.obs_dim
+
+    def __call__(self, obs: Any) -> np.ndarray:
+        phi = self.state_features(obs)
+        out = phi[:, None, :, None] * self.action_features[None, :, None, :]
+        return out.reshape(phi.shape[0], self.n_actions, self.n_features)
+
+    def _policy_core(self) -> _core.Policy:
+        return _core.softmax_policy(self.state_features._core, self.n_actions,
+                                    self.action_features)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "state_action", "state_features": self.state_features.config(),
+                "action_features": self.action_features.tolist()}
+
+
+class StateActionTable(StateActionMap):
+    """``phi(s, a) = table[s, a]`` for a discrete observation ``s``: any
+    state-action features of a finite MDP, ``table`` of shape ``(S, A, d)``.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> table = np.zeros((2, 2, 3)); table[:, 0, 0] = 1.0; table[:, 1, 1] = 1.0; table[1, :, 2] = 1.0
+        >>> sa = pg.features.StateActionTable(table)
+        >>> sa(np.array([1]))[0]
+        array([[1., 0., 1.],
+               [0., 1., 1.]])
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = _matrix(table, "table", 3)
+        self.n_actions = int(self.table.shape[1])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.table.shape[2])
+
+    @property
+    def n_states(self) -> int:
+        return int(self.table.shape[0])
+
+    @property
+    def obs_dim(self) -> int:
+        return 1
+
+    def __call__(self, obs: Any) -> np.ndarray:
+        s = np.asarray(obs)
+        if s.ndim == 2 and s.shape[1] == 1:
+            s = s[:, 0]
+        if s.ndim != 1 or s.dtype.kind not in "iuf":
+            raise ValueError(f"obs must be state indices of shape (N,), got {s.dtype} {s.shape}")
+        idx = s.astype(np.int64)
+        if (idx != s).any() or (idx < 0).any() or (idx >= self.n_states).any():
+            raise ValueError(f"obs must be integers in [0, {self.n_states})")
+        return self.table[idx]
+
+    def _policy_core(self) -> _core.Policy:
+        return _core.state_action_table_policy(self.table)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "state_action_table", "table": self.table.tolist()}
+
+
+_KINDS: dict[str, Any] = {"identity": Identity, "one_hot": OneHot, "polynomial": Polynomial,
+                          "fourier": Fourier, "rbf": RBF, "tile_coding": TileCoding,
+                          "table": Table, "state_action_table": StateActionTable}
+
+
+def from_config(config: Any) -> FeatureMap | StateActionMap:
+    """Rebuild a feature map from its ``config()``."""
+    if isinstance(config, dict) and config.get("kind") == "state_action":
+        state = from_config(config.get("state_features"))
+        if not isinstance(state, FeatureMap):
+            raise ValueError("state_action features need a state feature map")
+        return StateAction(state, config.get("action_features"))
     if not isinstance(config, dict) or config.get("kind") not in _KINDS:
         raise ValueError(f"not a feature-map config: {config!r}; kind must be one of "
-                         f"{sorted(_KINDS)}")
+                         f"{sorted([*_KINDS, 'state_action'])}")
     args = {k: v for k, v in config.items() if k != "kind"}
     try:
-        return _KINDS[config["kind"]](**args)
+        return _KINDS[config["kind"]](**args)  # type: ignore[no-any-return]
     except TypeError as exc:
         raise ValueError(f"bad arguments for {config['kind']} features: {exc}") from None

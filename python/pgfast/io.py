@@ -116,8 +116,8 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
     version = meta.get("version")
     if not isinstance(version, int) or version > VERSION or version < 1:
         raise _fail(path, f"format version {version!r}; this pgfast reads versions 1 to {VERSION}")
-    if theta.dtype.kind != "f" or theta.ndim != 2:
-        raise _fail(path, f"theta must be a 2-D float array, got {theta.dtype} {theta.shape}")
+    if theta.dtype.kind != "f" or theta.ndim not in (1, 2):
+        raise _fail(path, f"theta must be a 1-D or 2-D float array, got {theta.dtype} {theta.shape}")
     try:
         features = features_module.from_config(meta.get("features"))
     except (ValueError, TypeError) as exc:

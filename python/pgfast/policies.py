@@ -16,7 +16,7 @@ import numpy as np
 
 from pgfast import _core
 from pgfast._validation import as_float_array, check_finite, check_int
-from pgfast.features import FeatureMap
+from pgfast.features import FeatureMap, StateActionMap
 from pgfast.io import save_policy
 
 __all__ = ["LinearGaussian", "LinearSoftmax"]
@@ -54,15 +54,14 @@ def _param_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
 
 
 class _LinearPolicy:
-    """What both linear policies share: the feature map, ``theta`` and saving."""
+    """What both linear policies share: the feature map, ``theta``, the C++
+    distribution (``_core``, the code the engine runs) and saving."""
 
     _theta: np.ndarray
+    _model: _core.Policy
 
-    def __init__(self, features: FeatureMap, columns: int, theta: Any) -> None:
-        if not isinstance(features, FeatureMap):
-            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
+    def __init__(self, features: Any, shape: tuple[int, ...], theta: Any) -> None:
         self.features = features
-        shape = (features.n_features, columns)
         self._theta = np.zeros(shape) if theta is None else _param_array(theta, shape, "theta")
         #: The JSON metadata of the file it was loaded from (empty otherwise).
         self.metadata: dict[str, Any] = {}
@@ -110,11 +109,18 @@ class _LinearPolicy:
 
 
 class LinearSoftmax(_LinearPolicy):
-    """``pi(a|s) = softmax_a(phi(s)^T theta[:, a])`` with ``theta`` of shape
-    ``(n_features, n_actions)``, computed by log-sum-exp.
+    """The linear softmax policy, over state features or over state-action features.
 
-    The score is ``grad_theta log pi(a|s) = phi(s) (e_a - pi(.|s))^T``: the
-    observed feature vector minus the expected one.
+    Over a state feature map ``phi(s)`` (``F`` features), ``theta`` has shape
+    ``(F, n_actions)`` and ``pi(a|s) = softmax_a(phi(s)^T theta[:, a])``,
+    with score ``grad_theta log pi(a|s) = phi(s) (e_a - pi(.|s))^T``.
+
+    Over a state-action map (:class:`pgfast.features.StateAction`,
+    :class:`pgfast.features.StateActionTable`) ``phi(s, a)`` of length ``d``,
+    ``theta`` has shape ``(d,)`` and
+    ``pi(a|s) = exp(phi(s,a)^T theta) / sum_b exp(phi(s,b)^T theta)``, with
+    score ``phi(s, a) - sum_b pi(b|s) phi(s, b)``. Both are the observed
+    features minus the expected ones; probabilities come from log-sum-exp.
 
     Example:
         >>> import numpy as np, pgfast as pg
@@ -125,9 +131,27 @@ class LinearSoftmax(_LinearPolicy):
         array([[0.5, 0.5]])
     """
 
-    def __init__(self, features: FeatureMap, n_actions: int, theta: Any = None) -> None:
+    def __init__(self, features: FeatureMap | StateActionMap, n_actions: int,
+                 theta: Any = None) -> None:
         self.n_actions = check_int(n_actions, "n_actions", minimum=1)
-        super().__init__(features, self.n_actions, theta)
+        if isinstance(features, StateActionMap):
+            if features.n_actions != self.n_actions:
+                raise ValueError(f"the state-action features describe {features.n_actions} "
+                                 f"actions, but n_actions is {self.n_actions}")
+            shape: tuple[int, ...] = (features.n_features,)
+            self._model = features._policy_core()
+        elif isinstance(features, FeatureMap):
+            shape = (features.n_features, self.n_actions)
+            self._model = _core.softmax_policy(features._core, self.n_actions)
+        else:
+            raise TypeError("features must be a pgfast.features map (state or state-action), "
+                            f"got {type(features).__name__}")
+        super().__init__(features, shape, theta)
+
+    @property
+    def state_action(self) -> bool:
+        """Whether the features are state-action features (``theta`` of shape ``(d,)``)."""
+        return isinstance(self.features, StateActionMap)
 
     @property
     def n_params(self) -> int:
@@ -135,7 +159,7 @@ class LinearSoftmax(_LinearPolicy):
 
     def log_probs(self, obs: Any) -> np.ndarray:
         """``log pi(.|s)``, shape ``(N, n_actions)``."""
-        return _core.softmax_log_probs(self.features._core, self._theta, obs)
+        return self._model.log_probs(self._theta, obs)
 
     def probs(self, obs: Any) -> np.ndarray:
         """``pi(.|s)``, shape ``(N, n_actions)``."""
@@ -143,18 +167,12 @@ class LinearSoftmax(_LinearPolicy):
 
     def log_prob(self, obs: Any, actions: Any) -> np.ndarray:
         """``log pi(a|s)`` for each row, shape ``(N,)``."""
-        lp = self.log_probs(obs)
-        actions = np.asarray(actions)
-        if actions.shape != (lp.shape[0],) or actions.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers of shape ({lp.shape[0]},), got "
-                             f"{actions.dtype} {actions.shape}")
-        if ((actions < 0) | (actions >= self.n_actions)).any():
-            raise ValueError(f"actions must be in [0, {self.n_actions})")
-        return lp[np.arange(lp.shape[0]), actions]
+        return self._model.log_prob(self._theta, None, obs, actions)
 
     def grad_log_prob(self, obs: Any, actions: Any) -> np.ndarray:
-        """``grad_theta log pi(a|s)`` for each row, shape ``(N, n_features, n_actions)``."""
-        return _core.softmax_grad_log_prob(self.features._core, self._theta, obs, actions)
+        """``grad_theta log pi(a|s)`` for each row, shape ``(N, *theta.shape)``."""
+        g = self._model.grad_log_prob(self._theta, None, obs, actions)
+        return g.reshape((g.shape[0], *self._theta.shape))
 
     def entropy(self, obs: Any) -> np.ndarray:
         """``-sum_a pi log pi`` at each state, shape ``(N,)``."""
@@ -164,8 +182,7 @@ class LinearSoftmax(_LinearPolicy):
     def act(self, obs: Any, deterministic: bool = False,
             rng: np.random.Generator | int | None = None) -> np.ndarray:
         """Sample ``a ~ pi(.|s)`` (or the most probable action), shape ``(N,)`` int64."""
-        return _core.softmax_act(self.features._core, self._theta, obs, bool(deterministic),
-                                 _seed_from(rng))
+        return self._model.act(self._theta, None, obs, bool(deterministic), _seed_from(rng))
 
     def __repr__(self) -> str:
         return f"LinearSoftmax({self.features!r}, n_actions={self.n_actions})"
@@ -191,9 +208,22 @@ class LinearGaussian(_LinearPolicy):
     def __init__(self, features: FeatureMap, action_dim: int, log_std: Any = 0.0,
                  learn_std: bool = True, theta: Any = None) -> None:
         self.action_dim = check_int(action_dim, "action_dim", minimum=1)
-        super().__init__(features, self.action_dim, theta)
+        if not isinstance(features, FeatureMap):
+            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
+        super().__init__(features, (features.n_features, self.action_dim), theta)
         self._log_std = _log_std_array(log_std, self.action_dim)
-        self.learn_std = bool(learn_std)
+        self._learn_std = bool(learn_std)
+        self._model = _core.gaussian_policy(features._core, self.action_dim, self._learn_std)
+
+    @property
+    def learn_std(self) -> bool:
+        """Whether training updates ``log_std``."""
+        return self._learn_std
+
+    @learn_std.setter
+    def learn_std(self, value: bool) -> None:
+        self._learn_std = bool(value)
+        self._model = _core.gaussian_policy(self.features._core, self.action_dim, self._learn_std)
 
     @property
     def log_std(self) -> np.ndarray:
@@ -210,17 +240,17 @@ class LinearGaussian(_LinearPolicy):
 
     def mean(self, obs: Any) -> np.ndarray:
         """``mu = theta^T phi(s)``, shape ``(N, action_dim)``."""
-        return _core.gaussian_mean(self.features._core, self._theta, obs)
+        return self._model.mean(self._theta, obs)
 
     def log_prob(self, obs: Any, actions: Any) -> np.ndarray:
         """``log pi(a|s)``, shape ``(N,)``; actions ``(N, action_dim)``."""
-        return _core.gaussian_log_prob(self.features._core, self._theta, self._log_std, obs,
-                                       actions)
+        return self._model.log_prob(self._theta, self._log_std, obs, actions)
 
     def grad_log_prob(self, obs: Any, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(grad_theta (N, n_features, action_dim), grad_log_std (N, action_dim))``."""
-        return _core.gaussian_grad_log_prob(self.features._core, self._theta, self._log_std, obs,
-                                            actions)
+        g = self._model.grad_log_prob(self._theta, self._log_std, obs, actions)
+        n_theta = self._theta.size
+        return g[:, :n_theta].reshape((g.shape[0], *self._theta.shape)), g[:, n_theta:].copy()
 
     def entropy(self) -> float:
         """Differential entropy ``sum_d (log_std_d + log(2 pi e) / 2)`` (state-independent)."""
@@ -229,8 +259,8 @@ class LinearGaussian(_LinearPolicy):
     def act(self, obs: Any, deterministic: bool = False,
             rng: np.random.Generator | int | None = None) -> np.ndarray:
         """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``."""
-        return _core.gaussian_act(self.features._core, self._theta, self._log_std, obs,
-                                  bool(deterministic), _seed_from(rng))
+        return self._model.act(self._theta, self._log_std, obs, bool(deterministic),
+                              _seed_from(rng))
 
     def __repr__(self) -> str:
         return (f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "

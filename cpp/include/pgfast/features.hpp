@@ -34,6 +34,10 @@ class FeatureMap {
 std::shared_ptr<FeatureMap> make_identity(std::int64_t dim);
 // e_s for a discrete observation s in [0, n).
 std::shared_ptr<FeatureMap> make_one_hot(std::int64_t n);
+// matrix[s] for a discrete observation s: hand-made features of a finite
+// state space (state aliasing); matrix (n_states x n_features) row-major.
+std::shared_ptr<FeatureMap> make_table(std::vector<double> matrix, std::int64_t n_states,
+                                       std::int64_t n_features);
 // Every monomial of total degree <= degree (the constant 1 included), in
 // graded order: 1, x0, x1, ..., x0^2, x0 x1, ...
 std::shared_ptr<FeatureMap> make_polynomial(std::int64_t dim, std::int64_t degree);

@@ -1,38 +1,31 @@
 // Likelihood-ratio policy gradient (Williams 1992, REINFORCE) and its
-// variance-reduced and natural-gradient relatives, for linear softmax and
-// linear Gaussian policies.
+// variance-reduced and natural-gradient relatives:
 //
 //   g_hat = (1/m) sum_i sum_t grad log pi(a_t^i | s_t^i) (Psi_t^i - b_t^i)
 //
-// One update: roll out m episodes in parallel (env i runs episodes i, i+N,
-// ... of the batch with its own random streams), compute Psi and the
-// baseline, accumulate the gradient as per-episode matrix products Phi^T W
-// in episode order (so the result is bitwise the same for any num_threads),
-// then apply SGD, Adam or a natural-gradient step.
+// Reinforce composes the pieces, one file each: the Collector runs the
+// episodes (collector.hpp), the Estimator turns them into Psi, baselines,
+// the gradient and the Fisher matrix (estimator.hpp, baselines.hpp,
+// value_fit.hpp), and an Optimizer turns the gradient into a step
+// (optimizers.hpp). One update reads: rollout -> estimate -> step.
 #ifndef PGFAST_REINFORCE_HPP_
 #define PGFAST_REINFORCE_HPP_
 
+#include <array>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <string>
+#include <utility>
 #include <vector>
 
+#include "pgfast/collector.hpp"
 #include "pgfast/envs/env.hpp"
-#include "pgfast/features.hpp"
+#include "pgfast/estimator.hpp"
+#include "pgfast/optimizers.hpp"
+#include "pgfast/policies/policy_model.hpp"
 
 namespace pgfast {
-
-enum class PolicyKind { kSoftmax, kGaussian };
-// total: Psi_t = R(tau) = sum_k gamma^k r_k. reward_to_go: Psi_t = G_t =
-// sum_{k>=t} gamma^(k-t) r_k (the common convention; biased for gamma < 1).
-// discounted_reward_to_go: Psi_t = gamma^t G_t (unbiased for grad J).
-// gae: Psi_t = GAE(lambda) advantage with the fitted linear value.
-enum class Returns { kTotal, kRewardToGo, kDiscountedRewardToGo, kGae };
-enum class Baseline { kNone, kMean, kTime, kValue, kOptimal };
-enum class OptimizerKind { kSgd, kAdam, kNatural };
-enum class FisherKind { kSampled, kExact };
 
 struct ReinforceConfig {
   double lr = 0.05;
@@ -50,54 +43,56 @@ struct ReinforceConfig {
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
   FisherKind fisher = FisherKind::kSampled;
-  double damping = 1e-4;  // added to the Fisher diagonal, relative to its mean diagonal
+  double damping = 1e-4;  // added to the Fisher diagonal (absolute)
   double max_kl = 0.0;    // > 0: natural step alpha = sqrt(2 max_kl / g'F^-1 g)
   double value_ridge = 1e-6;
-  // With a fitted value, a truncated episode's returns continue with
-  // gamma^(T-t) V(s_T) (the time limit is not part of the task). Off, the
-  // estimate targets the time-limited objective exactly.
-  bool bootstrap_truncated = true;
-  bool online = false;  // Williams' form: one update per episode
+  bool bootstrap_truncated = true;  // see EstimatorConfig
+  bool online = false;              // Williams' form: one update per episode
   std::uint64_t seed = 0;
   int num_threads = 1;
 
   void validate() const;  // throws std::invalid_argument naming the field
+  EstimatorConfig estimator() const;
+  OptimizerConfig optimizer_config() const;
 };
 
 struct IterationStats {
   double return_mean = 0, return_std = 0, return_min = 0, return_max = 0;
   double length_mean = 0;
-  std::int64_t episodes = 0;
-  std::int64_t env_steps = 0;
+  double episodes = 0;
+  double env_steps = 0;
   double grad_norm = 0;
-  double entropy = 0;
-  double kl = 0;
-  double fisher_condition = 0;  // natural gradient only, else 0
+  double entropy = 0;  // mean over an evenly spaced sample of the batch's states
+  double kl = 0;       // mean KL(old || new) over the same sample
+  double fisher_condition = 0;  // natural gradient only, else NaN
 };
 
+// The statistics by name, in the order History shows them: the one list
+// the bindings and the Python side read. Counts are integral.
+struct StatField {
+  const char* name;
+  double IterationStats::*member;
+  bool integral;
+};
+inline constexpr std::array<StatField, 11> kIterationStats{{
+    {"return_mean", &IterationStats::return_mean, false},
+    {"return_std", &IterationStats::return_std, false},
+    {"return_min", &IterationStats::return_min, false},
+    {"return_max", &IterationStats::return_max, false},
+    {"length_mean", &IterationStats::length_mean, false},
+    {"episodes", &IterationStats::episodes, true},
+    {"env_steps", &IterationStats::env_steps, true},
+    {"grad_norm", &IterationStats::grad_norm, false},
+    {"entropy", &IterationStats::entropy, false},
+    {"kl", &IterationStats::kl, false},
+    {"fisher_condition", &IterationStats::fisher_condition, false},
+}};
+
 struct GradientEstimate {
-  std::vector<double> mean;    // flat: theta row-major, then log_std (if learned)
+  std::vector<double> mean;     // flat: theta row-major, then log_std (if learned)
   std::vector<double> stderr_;  // per coordinate, from per-episode contributions
   std::int64_t episodes = 0;
 };
-
-// Per-step arrays of a batch of episodes, episode after episode.
-struct RolloutData {
-  std::int64_t rows = 0;
-  std::vector<double> obs;              // rows x obs_size (float64 view)
-  std::vector<std::int64_t> actions_i;  // softmax: rows
-  std::vector<double> actions_c;        // Gaussian: rows x action_dim, unclipped samples
-  std::vector<double> rewards, log_probs;
-  std::vector<std::uint8_t> terminated, truncated;  // set on each episode's last step
-  std::vector<std::int64_t> episode;    // index of the episode in the batch
-};
-
-struct EvaluationResult {
-  std::vector<double> returns;  // undiscounted sum of rewards per episode
-  std::vector<std::int64_t> lengths;
-};
-
-class ReinforceEngine;
 
 // Thrown when the should_stop callback asked to stop (Ctrl-C); nothing was
 // updated by the interrupted call.
@@ -107,39 +102,63 @@ struct InterruptedError : std::exception {
 
 class Reinforce {
  public:
-  // n_out: n_actions (softmax) or action_dim (Gaussian). The env must
-  // outlive this object and not be used by anyone else during calls.
-  Reinforce(VecEnvBase& env, std::shared_ptr<const FeatureMap> features, PolicyKind kind,
-            std::int64_t n_out, bool learn_std, ReinforceConfig config);
+  // The env must outlive this object and not be used by anyone else during
+  // calls.
+  Reinforce(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy, ReinforceConfig config);
   ~Reinforce();
   Reinforce(const Reinforce&) = delete;
   Reinforce& operator=(const Reinforce&) = delete;
 
-  const ReinforceConfig& config() const;
-  std::int64_t n_params() const;
+  const ReinforceConfig& config() const { return cfg_; }
+  std::int64_t n_params() const { return P_; }
   // Updates applied so far (an interrupted or rejected iterate() applies none).
-  std::int64_t completed() const;
-  // Polled between rounds of episodes (at most every 20 ms); returning true
+  std::int64_t completed() const { return completed_; }
+  // Polled from the calling thread at most every 20 ms; returning true
   // interrupts the call with InterruptedError.
   void set_should_stop(std::function<bool()> fn);
 
-  // One update of theta (F x n_out) and log_std (n_out, Gaussian) in place.
-  // Throws std::runtime_error, leaving the parameters as they were, if the
-  // gradient or the new parameters are not finite.
+  // One update of theta (n_theta) and log_std (action_dim, Gaussian) in
+  // place. Throws std::runtime_error, leaving the parameters as they were,
+  // if the gradient or the new parameters are not finite.
   IterationStats iterate(double* theta, double* log_std);
   GradientEstimate gradient(const double* theta, const double* log_std, std::int64_t episodes);
-  // Episodes (episodes > 0) or at least `steps` steps (as steps_per_update)
-  // of the policy, with the observations and log-probabilities.
-  RolloutData rollout(const double* theta, const double* log_std, std::int64_t episodes,
-                      std::int64_t steps, bool deterministic);
   // The Fisher matrix the natural step would use, (n_params x n_params)
   // row-major, estimated from `episodes` episodes; no update.
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t episodes);
-  EvaluationResult evaluate(const double* theta, const double* log_std, std::int64_t episodes,
-                            bool deterministic);
+
+  // The last batch, for the tests' slow twins and for studies.
+  const Collector& collector() const { return collector_; }
+  const Estimator& estimator() const { return estimator_; }
 
  private:
-  std::unique_ptr<ReinforceEngine> engine_;
+  IterationStats step(double* theta, double* log_std);
+  IterationStats step_online(double* theta, double* log_std);
+  void online_episode(std::int64_t j, double* theta, double* log_std, IterationStats& stats,
+                      double& entropy_sum, double& grad_sq);
+  // Applies params + step to theta/log_std, or throws leaving them alone.
+  void apply(double* theta, double* log_std);
+  void batch_stats(IterationStats& s) const;
+  void sample_entropy_kl(const PolicyParams& old, const PolicyParams& next, double* entropy,
+                         double* kl);
+  void flatten(const double* theta, const double* log_std, std::vector<double>& out) const;
+  void unflatten(const std::vector<double>& p, double* theta, double* log_std) const;
+  void require_finite_gradient() const;
+
+  VecEnvBase& env_;
+  std::shared_ptr<const PolicyModel> policy_;
+  ReinforceConfig cfg_;
+  Collector collector_;
+  Estimator estimator_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::function<bool()> should_stop_;
+  std::int64_t P_ = 0, n_theta_ = 0, D_ = 0;
+  bool learn_std_ = false;
+  std::vector<double> grad_, step_, before_, updated_, fisher_, scratch_;
+  std::vector<double> old_log_std_;
+  std::int64_t completed_ = 0;
+  // Online form: running mean of past episodes' mean Psi (the baseline).
+  double running_mean_ = 0.0;
+  std::int64_t episodes_seen_ = 0;
 };
 
 }  // namespace pgfast

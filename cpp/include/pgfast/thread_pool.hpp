@@ -29,6 +29,19 @@ class RangeFn {
   void (*call_)(void*, std::int64_t, std::int64_t);
 };
 
+// Non-owning reference to a void() callable.
+class PollFn {
+ public:
+  template <class F>
+  PollFn(F& f)  // NOLINT(runtime/explicit): built implicitly from lambdas
+      : obj_(static_cast<void*>(&f)), call_([](void* obj) { (*static_cast<F*>(obj))(); }) {}
+  void operator()() const { call_(obj_); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*);
+};
+
 class ThreadPool {
  public:
   static constexpr int kMaxThreads = 256;
@@ -43,8 +56,9 @@ class ThreadPool {
 
   // Calls fn(begin, end) on num_chunks contiguous chunks of [0, n) in
   // parallel (num_chunks <= num_threads) and returns when all are done.
-  // fn must not throw.
-  void parallel_for(std::int64_t n, int num_chunks, RangeFn fn);
+  // fn must not throw. While the calling thread waits for the others it
+  // calls `idle` (if given) every few milliseconds: Ctrl-C polling.
+  void parallel_for(std::int64_t n, int num_chunks, RangeFn fn, const PollFn* idle = nullptr);
 
  private:
   void worker_loop(int worker_index);

@@ -15,7 +15,6 @@
 //   StepResult step(const Params&, double* state, Action, Rng&, double* scratch) const;
 //   void observe(const Params&, const double* state, Obs* obs) const;
 //   void check_state(const double* state, int64_t row) const;  // throws, naming states[row, k]
-//   void check_action(Action) const;                   // throws on invalid
 //
 // with Action = std::int64_t for discrete models and const double* (one row
 // of action_dim values) for continuous ones. VecEnv<Model> (vec_env.hpp)
@@ -30,6 +29,10 @@
 #include "pgfast/spaces.hpp"
 
 namespace pgfast {
+
+class Rng;
+struct EnvBuffer;
+struct EpisodeJob;
 
 struct StepResult {
   double reward;
@@ -101,6 +104,10 @@ class VecEnvBase {
   // After the engine used the envs directly: every env starts a new episode
   // on the next step() (as after an episode end).
   virtual void require_reset_all() = 0;
+  // One episode of env i for the collector (collector.hpp). VecEnv<Model>
+  // overrides it with a loop compiled for its model; this default steps
+  // through env_reset/env_step (two virtual calls per step).
+  virtual void collect(std::int64_t i, const EpisodeJob& job, EnvBuffer& buffer, Rng& rng);
 
   virtual std::vector<std::string> param_names() const = 0;
   virtual std::vector<double> get_param(const std::string& name) const = 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pgfast/check.hpp"
+#include "pgfast/collector.hpp"
 #include "pgfast/envs/env.hpp"
 #include "pgfast/rng.hpp"
 #include "pgfast/thread_pool.hpp"
@@ -122,12 +123,12 @@ class VecEnv final : public VecEnvBase {
   std::vector<std::int64_t> elapsed_steps() const override { return elapsed_; }
 
   std::int64_t obs_size() const override { return obs_size_; }
-  void env_reset(std::int64_t i, double* obs) override {
+  void env_reset(std::int64_t i, double* obs) final {
     reset_one(i);
     observe_double(i, obs);
   }
   StepResult env_step(std::int64_t i, std::int64_t action, const double* continuous,
-                      double* obs) override {
+                      double* obs) final {
     const auto k = static_cast<std::size_t>(i);
     StepResult r;
     if constexpr (Model::kDiscreteAction) {
@@ -141,6 +142,13 @@ class VecEnv final : public VecEnvBase {
     return r;
   }
   void require_reset_all() override { std::fill(needs_reset_.begin(), needs_reset_.end(), 1); }
+
+  // The collector's episode loop compiled for this model: env i stepped
+  // inline, with no virtual call per step.
+  void collect(std::int64_t i, const EpisodeJob& job, EnvBuffer& buffer, Rng& rng) override {
+    Stepper stepper{*this, i};
+    collect_episode(stepper, job, buffer, rng);
+  }
 
   std::vector<std::string> param_names() const override {
     std::vector<std::string> names;
@@ -162,6 +170,16 @@ class VecEnv final : public VecEnvBase {
   }
 
  private:
+  struct Stepper {
+    static constexpr bool kDiscreteAction = Model::kDiscreteAction;
+    VecEnv& env;
+    std::int64_t i;
+    void reset(double* obs) { env.env_reset(i, obs); }
+    StepResult step(std::int64_t action, const double* continuous, double* obs) {
+      return env.VecEnv::env_step(i, action, continuous, obs);
+    }
+  };
+
   double* state_row(std::int64_t i) { return state_.data() + i * state_dim_; }
   const double* state_row(std::int64_t i) const { return state_.data() + i * state_dim_; }
   double* scratch_row(std::int64_t i) { return scratch_.data() + i * model_.scratch_dim(); }

@@ -1,85 +1,113 @@
-// Linear softmax policy over a feature map, theta of shape (F, A), row-major:
-//   pi(a|s) = exp(phi(s)^T theta_a) / sum_b exp(phi(s)^T theta_b)
-//   grad_theta log pi(a|s) = phi(s) (e_a - pi(.|s))^T
-// The score is the observed feature vector minus the expected one. All
-// functions work on one state and allocate nothing.
+// Linear softmax policies. Everything about the distribution lives here:
+// sampling, log-probabilities, the score, the exact Fisher rows, KL and
+// entropy, used by the engine and by the Python bindings alike.
+//
+// Over state features phi(s) (F of them) and, optionally, action features
+// psi (A x k), with Theta of shape (F, K), K = k (or A without psi):
+//   logits z_a = phi(s)^T Theta psi_a        (psi = I: z_a = phi^T theta_a)
+//   pi(a|s)   = exp(z_a) / sum_b exp(z_b)
+//   grad_Theta log pi(a|s) = phi(s) (psi_a - sum_b pi_b psi_b)^T
+// which is the seed's softmax over state-action features
+// phi(s, a) = phi(s) (x) psi_a with one shared theta = vec(Theta): observed
+// features minus expected features. Without psi it is the textbook
+// LinearSoftmax, phi(s) (e_a - pi)^T.
+//
+// The engine's gradient of an episode is Phi^T W with Phi its rows of
+// phi(s_t) (T x F) and W the score weights (T x K) built here.
 #ifndef PGFAST_POLICIES_LINEAR_SOFTMAX_HPP_
 #define PGFAST_POLICIES_LINEAR_SOFTMAX_HPP_
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
+#include "pgfast/features.hpp"
+#include "pgfast/policies/policy.hpp"
 #include "pgfast/rng.hpp"
 
-namespace pgfast::softmax {
+namespace pgfast {
+
+namespace softmax {
 
 namespace detail {
 // Fixed action counts keep the accumulators in registers; through memory
 // they form a store-to-load chain that doubled the cost of a CartPole step.
-template <int kA>
-inline void logits_fixed(const double* theta, const double* phi, std::int64_t F, double* out) {
+// Sparse maps (one-hot, tile coding, tables) skip their zeros; for dense
+// ones a test per feature would only lengthen the chain of a step, so the
+// two are separate loops.
+template <int kA, bool kSparse>
+PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, std::int64_t F,
+                                       double* out) {
   double acc[kA] = {};
   for (std::int64_t f = 0; f < F; ++f) {
     const double x = phi[f];
-    if (x == 0.0) continue;  // one-hot and tile features are mostly zero
+    if (kSparse && x == 0.0) continue;
     const double* row = theta + f * kA;
     for (int a = 0; a < kA; ++a) acc[a] += x * row[a];
   }
   for (int a = 0; a < kA; ++a) out[a] = acc[a];
 }
+
+template <int kA>
+PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, std::int64_t F,
+                                       bool sparse, double* out) {
+  if (sparse) {
+    logits_fixed<kA, true>(theta, phi, F, out);
+  } else {
+    logits_fixed<kA, false>(theta, phi, F, out);
+  }
+}
 }  // namespace detail
 
-// logits[a] = phi^T theta[:, a].
-inline void logits(const double* theta, const double* phi, std::int64_t F, std::int64_t A,
-                   double* out) {
-  switch (A) {
-    case 2: return detail::logits_fixed<2>(theta, phi, F, out);
-    case 3: return detail::logits_fixed<3>(theta, phi, F, out);
-    case 4: return detail::logits_fixed<4>(theta, phi, F, out);
+// out[c] = phi^T theta[:, c] for theta (F, K) row-major.
+PGFAST_ALWAYS_INLINE void linear(const double* theta, const double* phi, std::int64_t F,
+                                 std::int64_t K, double* out, bool sparse = true) {
+  switch (K) {
+    case 2: return detail::logits_fixed<2>(theta, phi, F, sparse, out);
+    case 3: return detail::logits_fixed<3>(theta, phi, F, sparse, out);
+    case 4: return detail::logits_fixed<4>(theta, phi, F, sparse, out);
     default: break;
   }
-  for (std::int64_t a = 0; a < A; ++a) out[a] = 0.0;
+  for (std::int64_t c = 0; c < K; ++c) out[c] = 0.0;
   for (std::int64_t f = 0; f < F; ++f) {
     const double x = phi[f];
-    if (x == 0.0) continue;  // one-hot and tile features are mostly zero
-    const double* row = theta + f * A;
-    for (std::int64_t a = 0; a < A; ++a) out[a] += x * row[a];
+    if (sparse && x == 0.0) continue;
+    const double* row = theta + f * K;
+    for (std::int64_t c = 0; c < K; ++c) out[c] += x * row[c];
   }
 }
 
-// In place: logits -> log pi, by log-sum-exp (finite for any finite logits).
-// Returns log-sum-exp.
-inline double log_softmax(double* z, std::int64_t A) {
+// In place: logits -> pi, one exp per action (one in all for two actions).
+PGFAST_ALWAYS_INLINE void normalize(double* z, std::int64_t A) {
+  if (A == 2) {
+    // pi_1 = 1 / (1 + exp(z_0 - z_1)), the smaller probability as e * the larger.
+    const double d = z[1] - z[0];
+    const double e = std::exp(-std::fabs(d));
+    const double big = 1.0 / (1.0 + e);
+    z[d >= 0 ? 1 : 0] = big;
+    z[d >= 0 ? 0 : 1] = e * big;
+    return;
+  }
+  double m = z[0];
+  for (std::int64_t a = 1; a < A; ++a) m = z[a] > m ? z[a] : m;
+  double sum = 0.0;
+  for (std::int64_t a = 0; a < A; ++a) {
+    z[a] = std::exp(z[a] - m);
+    sum += z[a];
+  }
+  const double inv = 1.0 / sum;
+  for (std::int64_t a = 0; a < A; ++a) z[a] *= inv;
+}
+
+// In place: logits -> log pi by log-sum-exp (finite for finite logits).
+inline void log_normalize(double* z, std::int64_t A) {
   double m = z[0];
   for (std::int64_t a = 1; a < A; ++a) m = z[a] > m ? z[a] : m;
   double sum = 0.0;
   for (std::int64_t a = 0; a < A; ++a) sum += std::exp(z[a] - m);
   const double lse = m + std::log(sum);
   for (std::int64_t a = 0; a < A; ++a) z[a] -= lse;
-  return lse;
-}
-
-// out[a] = pi(a|s); returns the entropy -sum_a pi log pi. One exp per
-// action and a single log, as the engine calls it on every step:
-// H = log S - sum_a pi_a (z_a - m), S = sum_a exp(z_a - m), m = max z.
-inline double probs(const double* theta, const double* phi, std::int64_t F, std::int64_t A,
-                    double* out) {
-  logits(theta, phi, F, A, out);
-  double m = out[0];
-  for (std::int64_t a = 1; a < A; ++a) m = out[a] > m ? out[a] : m;
-  double sum = 0.0;
-  for (std::int64_t a = 0; a < A; ++a) {
-    out[a] -= m;  // z_a - m <= 0
-    sum += std::exp(out[a]);
-  }
-  const double inv = 1.0 / sum;
-  double mean_shifted = 0.0;
-  for (std::int64_t a = 0; a < A; ++a) {
-    const double shifted = out[a];
-    out[a] = std::exp(shifted) * inv;
-    mean_shifted += out[a] * shifted;
-  }
-  return std::log(sum) - mean_shifted;
 }
 
 // Inverse-CDF sampling from probabilities that sum to 1 up to rounding.
@@ -99,20 +127,128 @@ inline std::int64_t argmax(const double* p, std::int64_t A) {
   return best;
 }
 
-// -sum_a pi log pi, computed from log-probabilities (no 0 * -inf).
-inline double entropy_from_log_probs(const double* log_p, std::int64_t A) {
+// -sum_a pi log pi (0 log 0 = 0).
+inline double entropy(const double* p, std::int64_t A) {
   double h = 0.0;
-  for (std::int64_t a = 0; a < A; ++a) h -= std::exp(log_p[a]) * log_p[a];
+  for (std::int64_t a = 0; a < A; ++a)
+    if (p[a] > 0) h -= p[a] * std::log(p[a]);
   return h;
 }
 
-// KL(p || q) from log-probabilities.
-inline double kl_from_log_probs(const double* log_p, const double* log_q, std::int64_t A) {
-  double kl = 0.0;
-  for (std::int64_t a = 0; a < A; ++a) kl += std::exp(log_p[a]) * (log_p[a] - log_q[a]);
-  return kl;
+// KL(p || q) with q given by its log-probabilities.
+inline double kl(const double* p, const double* log_q, std::int64_t A) {
+  double k = 0.0;
+  for (std::int64_t a = 0; a < A; ++a)
+    if (p[a] > 0) k += p[a] * (std::log(p[a]) - log_q[a]);
+  return k;
 }
 
-}  // namespace pgfast::softmax
+}  // namespace softmax
+
+class LinearSoftmax {
+ public:
+  static constexpr bool kDiscrete = true;
+  static constexpr PolicyKind kKind = PolicyKind::kSoftmax;
+  // Action features beyond this many columns belong in a state-action table.
+  static constexpr std::int64_t kMaxColumns = 4096;
+
+  // psi: empty (one parameter column per action) or (n_actions x k) row-major.
+  LinearSoftmax(std::shared_ptr<const FeatureMap> features, std::int64_t n_actions,
+                std::vector<double> psi = {}, std::int64_t k = 0);
+
+  const FeatureMap& features() const { return *features_; }
+  const std::shared_ptr<const FeatureMap>& features_ptr() const { return features_; }
+  const std::vector<double>& action_features() const { return psi_; }
+  std::int64_t obs_dim() const { return features_->obs_dim(); }
+  std::int64_t n_actions() const { return A_; }
+  std::int64_t action_dim() const { return 0; }
+  // Layout of the per-step rows the collector stores: R rows of C values,
+  // and the policy's output (pi) of out_width values.
+  std::int64_t rows_per_step() const { return 1; }
+  std::int64_t row_width() const { return F_; }
+  std::int64_t columns() const { return K_; }
+  std::int64_t out_width() const { return A_; }
+  std::int64_t n_theta() const { return F_ * K_; }
+  std::int64_t n_params(bool /*learn_std*/) const { return n_theta(); }
+
+  // Identity features ([obs, 1], the commonest and cheapest map) are
+  // written inline: a virtual call per step is a measurable share of a
+  // CartPole step.
+  PGFAST_ALWAYS_INLINE void phi(const double* obs, double* row) const {
+    if (identity_dim_ >= 0) {
+      for (std::int64_t k = 0; k < identity_dim_; ++k) row[k] = obs[k];
+      row[identity_dim_] = 1.0;
+      return;
+    }
+    features_->compute(obs, row);
+  }
+
+  // z (A) = logits; scratch holds K values (used with action features).
+  PGFAST_ALWAYS_INLINE void logits(const PolicyParams& p, const double* row, double* z,
+                                   double* scratch) const {
+    if (psi_.empty()) {
+      softmax::linear(p.theta, row, F_, A_, z, sparse_);
+      return;
+    }
+    softmax::linear(p.theta, row, F_, K_, scratch, sparse_);
+    for (std::int64_t a = 0; a < A_; ++a) {
+      const double* psi_a = psi_.data() + a * K_;
+      double s = 0.0;
+      for (std::int64_t c = 0; c < K_; ++c) s += psi_a[c] * scratch[c];
+      z[a] = s;
+    }
+  }
+
+  // pi(.|s) into out; returns the sampled action (the most probable when
+  // rng is null).
+  PGFAST_ALWAYS_INLINE std::int64_t act(const PolicyParams& p, const double* row, double* out,
+                                        double* /*action*/, Rng* rng, double* scratch) const {
+    logits(p, row, out, scratch);
+    softmax::normalize(out, A_);
+    return rng ? softmax::sample(out, A_, *rng) : softmax::argmax(out, A_);
+  }
+
+  double log_prob(const PolicyParams& /*p*/, const double* out, std::int64_t a,
+                  const double* /*action*/) const {
+    return std::log(out[a]);
+  }
+
+  // W (T x K): W_t = weight_t (psi_{a_t} - psi^T pi_t). extra is unused.
+  void score_weights(const PolicyParams& p, const double* out, const std::int64_t* actions,
+                     const double* /*cont*/, const double* weight, std::int64_t T, double* W,
+                     double* extra) const;
+
+  // The whole score grad_theta log pi(a|s), n_theta values.
+  void score(const PolicyParams& p, const double* row, const double* out, std::int64_t a,
+             const double* cont, double* s, double* scratch) const;
+
+  // C (K x K) = psi^T (diag pi - pi pi^T) psi: E_a[s s^T] = (phi phi^T) (x) C.
+  void action_covariance(const double* pi, double* C) const;
+
+  double entropy(const PolicyParams& /*p*/, const double* out) const {
+    return softmax::entropy(out, A_);
+  }
+
+  // KL(pi_old || pi_next) at a state, pi_old stored in out_old.
+  double kl(const PolicyParams& /*old*/, const PolicyParams& next, const double* row,
+            const double* out_old, double* scratch) const {
+    double* z = scratch;
+    logits(next, row, z, scratch + A_);
+    softmax::log_normalize(z, A_);
+    return softmax::kl(out_old, z, A_);
+  }
+
+  // Scratch doubles the functions above need.
+  std::int64_t scratch_size() const { return 2 * A_ + K_ + n_theta(); }
+
+ private:
+  std::shared_ptr<const FeatureMap> features_;
+  std::int64_t F_ = 0, A_ = 0, K_ = 0;
+  std::int64_t identity_dim_ = -1;  // >= 0: the features are Identity(identity_dim_)
+  bool sparse_ = true;              // features that are mostly zeros
+  std::vector<double> psi_;
+};
+
+}  // namespace pgfast
 
 #endif  // PGFAST_POLICIES_LINEAR_SOFTMAX_HPP_

@@ -1,0 +1,226 @@
+#include "pgfast/collector.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "pgfast/thread_pool.hpp"
+
+namespace pgfast {
+
+namespace {
+
+// Env random streams use (seed, i); the policy's use (seed ^ key, i).
+constexpr std::uint64_t kPolicyStreamKey = 0x5DEECE66DA3B9F1BULL;
+
+// Any env through its virtual single-env interface: Python callback envs.
+struct VirtualStepper {
+  VecEnvBase& env;
+  std::int64_t i;
+  void reset(double* obs) { env.env_reset(i, obs); }
+  StepResult step(std::int64_t action, const double* continuous, double* obs) {
+    return env.env_step(i, action, continuous, obs);
+  }
+};
+
+template <bool kDiscrete>
+struct VirtualStepperOf : VirtualStepper {
+  static constexpr bool kDiscreteAction = kDiscrete;
+};
+
+}  // namespace
+
+void VecEnvBase::collect(std::int64_t i, const EpisodeJob& job, EnvBuffer& buffer, Rng& rng) {
+  if (action_space().discrete) {
+    VirtualStepperOf<true> stepper{{*this, i}};
+    collect_episode(stepper, job, buffer, rng);
+  } else {
+    VirtualStepperOf<false> stepper{{*this, i}};
+    collect_episode(stepper, job, buffer, rng);
+  }
+}
+
+void EnvBuffer::prepare(const StepLayout& layout) {
+  obs.resize(static_cast<std::size_t>(std::max<std::int64_t>(layout.obs, 1)));
+  clipped.resize(static_cast<std::size_t>(std::max<std::int64_t>(layout.action, 1)));
+  scratch.resize(static_cast<std::size_t>(std::max<std::int64_t>(layout.scratch, 1)));
+}
+
+void EnvBuffer::grow(const StepLayout& layout, bool record_obs) {
+  // The first call sizes it so that one env's rows of features take at most
+  // ~32 MiB.
+  const std::int64_t width = std::max<std::int64_t>(layout.phi, 1);
+  const std::int64_t first =
+      std::max<std::int64_t>(16, std::min<std::int64_t>(1024, (std::int64_t{1} << 22) / width));
+  const std::int64_t next = cap == 0 ? first : 2 * cap;
+  const auto c = static_cast<std::size_t>(next);
+  phi.resize(c * static_cast<std::size_t>(layout.phi));
+  out.resize(c * static_cast<std::size_t>(layout.out));
+  act_c.resize(c * static_cast<std::size_t>(layout.action));
+  act_i.resize(c);
+  reward.resize(c);
+  if (record_obs || !obs_rows.empty()) obs_rows.resize(c * static_cast<std::size_t>(layout.obs));
+  cap = next;
+}
+
+Collector::Collector(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
+                     std::uint64_t seed, int num_threads)
+    : env_(env), policy_(std::move(policy)), num_threads_(num_threads) {
+  require(policy_ != nullptr, "policy must not be None");
+  require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
+          "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
+  check_compatible();
+  const PolicyModel& p = *policy_;
+  layout_.phi = p.rows_per_step() * p.row_width();
+  layout_.out = p.out_width();
+  layout_.action = p.action_dim();
+  layout_.obs = env_.obs_size();
+  layout_.scratch = p.scratch_size();
+  const SpaceSpec aspace = env_.action_space();
+  if (!aspace.discrete) {
+    low_ = aspace.low;
+    high_ = aspace.high;
+  }
+  const std::int64_t n = env_.num_envs();
+  bufs_.resize(static_cast<std::size_t>(n));
+  for (auto& b : bufs_) b.prepare(layout_);
+  rngs_.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    rngs_[static_cast<std::size_t>(i)].reseed(seed ^ kPolicyStreamKey,
+                                              static_cast<std::uint64_t>(i));
+  if (num_threads > 1) pool_ = std::make_unique<ThreadPool>(num_threads);
+}
+
+Collector::~Collector() = default;
+
+void Collector::check_compatible() const {
+  const PolicyModel& p = *policy_;
+  const SpaceSpec aspace = env_.action_space();
+  const std::string id = env_.id();
+  require(p.obs_dim() == env_.obs_size(), "the policy reads observations of length ",
+          p.obs_dim(), " but ", id, " has observations of length ", env_.obs_size());
+  if (p.discrete()) {
+    require(aspace.discrete, "LinearSoftmax needs a Discrete action space; ", id,
+            " has a Box action space (use LinearGaussian)");
+    require(p.n_actions() == aspace.n, "the policy has ", p.n_actions(), " actions but ", id,
+            " has ", aspace.n);
+  } else {
+    require(!aspace.discrete, "LinearGaussian needs a Box action space; ", id,
+            " has a Discrete one (use LinearSoftmax)");
+    require(p.action_dim() == aspace.shape.at(0), "the policy has action_dim ", p.action_dim(),
+            " but ", id, " has actions of length ", aspace.shape.at(0));
+  }
+  if (p.kind() == PolicyKind::kStateActionSoftmax) {
+    const SpaceSpec ospace = env_.observation_space();
+    require(ospace.discrete, "a state-action table needs Discrete observations; ", id,
+            " has Box observations");
+    p.visit([&](const auto& q) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(q)>, StateActionSoftmax>)
+        require(q.n_states() >= ospace.n, "the state-action table has ", q.n_states(),
+                " states but ", id, " has ", ospace.n);
+    });
+  }
+}
+
+void Collector::poll_stop(std::chrono::steady_clock::time_point& last) {
+  if (!should_stop_ || stop_.load(std::memory_order_relaxed)) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::milliseconds(20)) return;
+  last = now;
+  if (should_stop_()) stop_.store(true, std::memory_order_relaxed);
+}
+
+void Collector::run(const PolicyParams& params, std::int64_t episodes,
+                    std::int64_t steps_quota, bool deterministic, bool record_obs) {
+  require(episodes > 0 || steps_quota > 0, "give episodes or steps (> 0)");
+  const std::int64_t n_envs =
+      steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), episodes);
+  used_envs_ = n_envs;
+  EpisodeJob job;
+  job.policy = policy_.get();
+  job.params = params;
+  job.layout = layout_;
+  job.deterministic = deterministic;
+  job.record_obs = record_obs;
+  job.max_steps = env_.max_episode_steps();
+  job.low = low_.data();
+  job.high = high_.data();
+  const std::string id = env_.id();
+  job.env_id = id.c_str();
+  for (std::int64_t i = 0; i < n_envs; ++i) bufs_[static_cast<std::size_t>(i)].clear();
+  stop_.store(false);
+  auto last_poll = std::chrono::steady_clock::now();
+  auto poll = [&] { poll_stop(last_poll); };
+  // Each env runs all of its episodes in one go (one wake-up of the pool per
+  // batch); the calling thread, which runs chunk 0, polls for Ctrl-C.
+  auto work = [&](std::int64_t begin, std::int64_t end) {
+    const bool caller = begin == 0;
+    for (std::int64_t i = begin; i < end; ++i) {
+      EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
+      Rng& rng = rngs_[static_cast<std::size_t>(i)];
+      for (std::int64_t k = 0;; ++k) {
+        const bool more = steps_quota > 0 ? b.rows < steps_quota : k * n_envs + i < episodes;
+        if (!more || stop_.load(std::memory_order_relaxed)) break;
+        try {
+          env_.collect(i, job, b, rng);
+        } catch (...) {
+          b.error = std::current_exception();
+          break;
+        }
+        if (caller) poll();
+      }
+    }
+  };
+  if (pool_ && n_envs >= 2) {
+    PollFn idle(poll);
+    pool_->parallel_for(n_envs, num_threads_, work, &idle);
+  } else {
+    work(0, n_envs);
+  }
+  for (std::int64_t i = 0; i < n_envs; ++i) {
+    const EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
+    if (b.error) std::rethrow_exception(b.error);
+  }
+  if (stop_.load()) throw Interrupted{};
+  gather();
+}
+
+void Collector::run_one(const PolicyParams& params, std::int64_t i) {
+  EpisodeJob job;
+  job.policy = policy_.get();
+  job.params = params;
+  job.layout = layout_;
+  job.max_steps = env_.max_episode_steps();
+  job.low = low_.data();
+  job.high = high_.data();
+  const std::string id = env_.id();
+  job.env_id = id.c_str();
+  EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
+  b.clear();
+  env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);
+  order_.assign(1, {i, 0});
+  offsets_.assign(1, 0);
+  total_rows_ = b.episodes[0].length;
+}
+
+// order_[j] = (env, k): the batch's episodes round by round, env by env (in
+// episode mode, episode j is the k-th episode of env j % N).
+void Collector::gather() {
+  order_.clear();
+  offsets_.clear();
+  std::size_t most = 0;
+  for (std::int64_t i = 0; i < used_envs_; ++i)
+    most = std::max(most, bufs_[static_cast<std::size_t>(i)].episodes.size());
+  total_rows_ = 0;
+  for (std::size_t k = 0; k < most; ++k)
+    for (std::int64_t i = 0; i < used_envs_; ++i) {
+      const auto& eps = bufs_[static_cast<std::size_t>(i)].episodes;
+      if (k < eps.size()) {
+        order_.emplace_back(i, static_cast<std::int64_t>(k));
+        offsets_.push_back(total_rows_);
+        total_rows_ += eps[k].length;
+      }
+    }
+}
+
+}  // namespace pgfast
