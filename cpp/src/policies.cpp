@@ -53,16 +53,18 @@ void LinearSoftmax::score_weights(const PolicyParams& /*p*/, const double* out,
     }
     return;
   }
+  // w = weight (psi_a - psi^T pi), written as -weight (psi^T pi) + weight psi_a
+  // so that psi = I gives the bits of the branch above.
   for (std::int64_t t = 0; t < T; ++t) {
     const double* pi = out + t * A_;
     double* w = W + t * K_;
-    const double* psi_a = psi_.data() + actions[t] * K_;
-    for (std::int64_t c = 0; c < K_; ++c) w[c] = psi_a[c];
+    for (std::int64_t c = 0; c < K_; ++c) w[c] = 0.0;
     for (std::int64_t b = 0; b < A_; ++b) {
       const double* psi_b = psi_.data() + b * K_;
-      for (std::int64_t c = 0; c < K_; ++c) w[c] -= pi[b] * psi_b[c];
+      for (std::int64_t c = 0; c < K_; ++c) w[c] += pi[b] * psi_b[c];
     }
-    for (std::int64_t c = 0; c < K_; ++c) w[c] *= weight[t];
+    const double* psi_a = psi_.data() + actions[t] * K_;
+    for (std::int64_t c = 0; c < K_; ++c) w[c] = -weight[t] * w[c] + weight[t] * psi_a[c];
   }
 }
 

@@ -35,6 +35,10 @@ only, so any object with the same attributes works too. Tabular:
 ``policy.theta`` of shape ``(F, A)`` and ``policy.features``, called once on
 ``np.arange(S)`` (observations of a tabular MDP are state indices) and
 returning the ``(S, F)`` feature matrix ``phi``; any feature map will do.
+Over state-action features (``pg.features.StateAction``,
+``StateActionTable``) ``theta`` has shape ``(d,)`` and the features return
+``(S, A, d)``; gradients, Fisher matrices and natural gradients are then
+over that ``theta``.
 LQR: ``policy.theta`` ``(F, D)``, ``policy.log_std`` ``(D,)`` and
 ``policy.features`` mapping states ``(N, n)`` to ``(N, F)``, which must be
 affine in the state (``pg.features.Identity(n)``, ``phi(x) = [x, 1]``, or
@@ -182,27 +186,52 @@ def _tables(mdp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _softmax_policy(policy: Any, n_states: int, n_actions: int,
                     theta: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(phi (S, F), theta (F, A), pi (S, A))`` of a linear softmax policy."""
+    """``(phi, theta, pi (S, A))`` of a linear softmax policy.
+
+    Over state features ``phi`` is ``(S, F)`` and ``theta`` ``(F, A)``; over
+    state-action features (``theta`` of shape ``(d,)``) ``phi`` is
+    ``(S, A, d)``, ``phi[s, a] = phi(s, a)``, and the logits are
+    ``phi[s, a] . theta``.
+    """
     theta = _float_matrix(policy.theta if theta is None else theta, "theta")
-    if theta.ndim != 2 or theta.shape[1] != n_actions:
-        raise ValueError(
-            f"theta must have shape (n_features, n_actions={n_actions}), got {theta.shape}"
-        )
+    if theta.ndim == 1:
+        phi = _float_matrix(policy.features(np.arange(n_states)), "policy.features(states)")
+        if phi.shape != (n_states, n_actions, theta.shape[0]):
+            raise ValueError(
+                f"state-action features of np.arange({n_states}) must have shape "
+                f"({n_states}, n_actions={n_actions}, d={theta.shape[0]}), got {phi.shape}"
+            )
+        logits = phi @ theta
+    else:
+        if theta.ndim != 2 or theta.shape[1] != n_actions:
+            raise ValueError(
+                f"theta must have shape (n_features, n_actions={n_actions}) or, over "
+                f"state-action features, (d,); got {theta.shape}"
+            )
+        phi = _float_matrix(policy.features(np.arange(n_states)), "policy.features(states)")
+        if phi.shape != (n_states, theta.shape[0]):
+            raise ValueError(
+                f"policy.features(np.arange({n_states})) must have shape "
+                f"({n_states}, n_features={theta.shape[0]}), got {phi.shape}"
+            )
+        logits = phi @ theta
     if not np.isfinite(theta).all():
         raise ValueError("theta must be finite")
-    phi = _float_matrix(policy.features(np.arange(n_states)), "policy.features(states)")
-    if phi.shape != (n_states, theta.shape[0]):
-        raise ValueError(
-            f"policy.features(np.arange({n_states})) must have shape "
-            f"({n_states}, n_features={theta.shape[0]}), got {phi.shape}"
-        )
     if not np.isfinite(phi).all():
         raise ValueError("the features must be finite")
-    logits = phi @ theta
-    logits -= logits.max(axis=1, keepdims=True)  # log-sum-exp: exp() <= 1
+    logits = logits - logits.max(axis=1, keepdims=True)  # log-sum-exp: exp() <= 1
     pi = np.exp(logits)
     pi /= pi.sum(axis=1, keepdims=True)
     return phi, theta, pi
+
+
+def _policy_gradient(phi: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``sum_{s,a} W[s, a] grad log pi(a|s)``-weighted features: ``phi^T W``
+    over state features, ``sum_{s,a} W[s, a] phi(s, a)`` over state-action
+    features (``sum_a W[s, a] = 0`` removes the expected features)."""
+    if phi.ndim == 3:
+        return np.einsum("sa,sad->d", W, phi)
+    return phi.T @ W
 
 
 def _bfs(adjacency: np.ndarray, start: np.ndarray, through: np.ndarray) -> np.ndarray:
@@ -405,7 +434,7 @@ def gradient(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
                [ 0.        ,  0.        ]])
     """
     ev, phi = _evaluate(mdp, policy, gamma, horizon, theta)
-    return phi.T @ ev.weighted_advantages()
+    return _policy_gradient(phi, ev.weighted_advantages())
 
 
 def fisher(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
@@ -454,6 +483,12 @@ def _fisher(ev: PolicyEvaluation, phi: np.ndarray, normalize: bool) -> np.ndarra
             raise ValueError("the visitation measure is zero; cannot normalise")
         w = w / total
     pi = ev.pi
+    if phi.ndim == 3:
+        # sum_s w(s) (X_s^T diag(pi_s) X_s - xbar_s xbar_s^T), X_s = phi(s, .).
+        xbar = np.einsum("sa,sad->sd", pi, phi)
+        M = (np.einsum("s,sa,sad,sae->de", w, pi, phi, phi)
+             - np.einsum("s,sd,se->de", w, xbar, xbar))
+        return 0.5 * (M + M.T)
     F, A = phi.shape[1], pi.shape[1]
     C = np.einsum("sa,ab->sab", pi, np.eye(A)) - np.einsum("sa,sb->sab", pi, pi)
     # M[f, a, g, b] = sum_s w(s) phi[s, f] phi[s, g] C[s, a, b], as one matrix product over s.
@@ -497,7 +532,7 @@ def natural_gradient(mdp: Any, policy: Any, gamma: float, damping: float = 0.0, 
     """
     damping = check_real(damping, "damping", minimum=0.0)
     ev, phi = _evaluate(mdp, policy, gamma, horizon, theta)
-    g = phi.T @ ev.weighted_advantages()
+    g = _policy_gradient(phi, ev.weighted_advantages())
     M = _fisher(ev, phi, normalize)
     if damping > 0:
         x = np.linalg.solve(M + damping * np.eye(M.shape[0]), g.ravel())
