@@ -36,8 +36,12 @@ void time_baseline(const Collector& batch, const double* psi, double* base,
   const std::int64_t m = batch.episodes();
   std::int64_t longest = 0;
   for (std::int64_t j = 0; j < m; ++j) longest = std::max(longest, batch.record(j).length);
-  sum.assign(static_cast<std::size_t>(longest), 0.0);
-  count.assign(static_cast<std::size_t>(longest), 0.0);
+  // resize grows geometrically (assign would allocate exactly, again and
+  // again as the longest episode creeps up).
+  sum.resize(static_cast<std::size_t>(longest));
+  count.resize(static_cast<std::size_t>(longest));
+  std::fill(sum.begin(), sum.end(), 0.0);
+  std::fill(count.begin(), count.end(), 0.0);
   for (std::int64_t j = 0; j < m; ++j) {
     const double* p = psi + batch.offset(j);
     for (std::int64_t t = 0; t < batch.record(j).length; ++t) {

@@ -65,7 +65,7 @@ void EnvBuffer::grow(const StepLayout& layout, bool record_obs) {
 
 Collector::Collector(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
                      std::uint64_t seed, int num_threads)
-    : env_(env), policy_(std::move(policy)), num_threads_(num_threads) {
+    : env_(env), policy_(std::move(policy)), env_id_(env.id()), num_threads_(num_threads) {
   require(policy_ != nullptr, "policy must not be None");
   require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
           "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
@@ -145,8 +145,7 @@ void Collector::run(const PolicyParams& params, std::int64_t episodes,
   job.max_steps = env_.max_episode_steps();
   job.low = low_.data();
   job.high = high_.data();
-  const std::string id = env_.id();
-  job.env_id = id.c_str();
+  job.env_id = env_id_.c_str();
   for (std::int64_t i = 0; i < n_envs; ++i) bufs_[static_cast<std::size_t>(i)].clear();
   stop_.store(false);
   auto last_poll = std::chrono::steady_clock::now();
@@ -193,8 +192,7 @@ void Collector::run_one(const PolicyParams& params, std::int64_t i) {
   job.max_steps = env_.max_episode_steps();
   job.low = low_.data();
   job.high = high_.data();
-  const std::string id = env_.id();
-  job.env_id = id.c_str();
+  job.env_id = env_id_.c_str();
   EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
   b.clear();
   env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);

@@ -158,6 +158,16 @@ void Estimator::fit_value(const Collector& batch) {
   if (cfg_.uses_value()) value_.fit(batch, target_.data());
 }
 
+void Estimator::reserve(std::int64_t steps) {
+  if (steps <= 0) return;
+  if (ws_.empty()) ws_.resize(1);
+  for (auto& ws : ws_) ensure(ws.W, steps * R_ * K_);
+  ensure(time_sum_, steps);
+  ensure(time_count_, steps);
+  ensure(ones_, steps);
+  ensure(discount_, steps);
+}
+
 // ---- gradient ----------------------------------------------------------------
 
 // ws.gj = the flat gradient of episode j with per-step weights.
@@ -189,7 +199,10 @@ void Estimator::sum_blocks(Collector& batch, const PolicyParams& p, bool optimal
   const std::int64_t P = P_;
   const std::int64_t blocks = (m + kBlockEpisodes - 1) / kBlockEpisodes;
   const int threads = batch.pool() && blocks >= 2 ? batch.num_threads() : 1;
-  if (static_cast<int>(ws_.size()) < threads) ws_.resize(static_cast<std::size_t>(threads));
+  if (static_cast<int>(ws_.size()) < threads) {
+    ws_.resize(static_cast<std::size_t>(threads));
+    for (auto& ws : ws_) ensure(ws.W, static_cast<std::int64_t>(ws_[0].W.size()));
+  }
   for (auto& ws : ws_) ensure(ws.gj, P);
   ensure(block_sum_, blocks * P);
   if (stderr_out) ensure(block_sq_, blocks * P);

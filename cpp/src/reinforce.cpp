@@ -127,6 +127,10 @@ Reinforce::Reinforce(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
           "optimizer='natural' solves with a dense ", P_, " x ", P_,
           " Fisher matrix; it supports at most ", kMaxDense, " parameters");
   optimizer_ = make_optimizer(cfg_.optimizer_config(), P_);
+  // Workspaces for the longest episode the time limit allows (bounded: a
+  // limit of millions of steps is sized as episodes arrive instead).
+  const std::int64_t limit = env_.max_episode_steps();
+  if (limit > 0 && limit <= 100'000) estimator_.reserve(limit);
   for (auto* v : {&grad_, &step_, &before_, &updated_}) v->assign(static_cast<std::size_t>(P_), 0.0);
   if (optimizer_->needs_fisher()) fisher_.assign(static_cast<std::size_t>(P_ * P_), 0.0);
   scratch_.assign(static_cast<std::size_t>(std::max<std::int64_t>(policy_->scratch_size(), 1)), 0.0);

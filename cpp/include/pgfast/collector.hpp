@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -213,6 +214,7 @@ class Collector {
 
   VecEnvBase& env_;
   std::shared_ptr<const PolicyModel> policy_;
+  std::string env_id_;  // for messages; kept so that a batch allocates nothing
   StepLayout layout_;
   std::vector<double> low_, high_;
   std::vector<EnvBuffer> bufs_;

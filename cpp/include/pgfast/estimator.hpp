@@ -69,6 +69,10 @@ class Estimator {
   void fisher(const Collector& batch, const PolicyParams& p, double* out);
   // Fits the value on this batch's returns, for the next batch.
   void fit_value(const Collector& batch);
+  // Sizes the per-episode workspaces for episodes of up to `steps` steps
+  // (the env's time limit), so that a long episode late in a run does not
+  // grow them.
+  void reserve(std::int64_t steps);
 
   // Batch-wide per-step arrays of the last advantages() call (episodes in
   // order, see Collector::offset): Psi, the baseline, the value targets.
