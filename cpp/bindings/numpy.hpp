@@ -55,10 +55,13 @@ inline void require_size(const py::array& a, const char* name) {
                                  " are accepted"));
 }
 
-// A C-contiguous array of T, copied only when needed. A failed conversion
-// (no memory for the copy, a dtype numpy cannot cast) raises here instead
-// of returning an empty array to be used later.
-template <class T, int Flags = py::array::c_style | py::array::forcecast>
+// A C-contiguous, aligned array of T, copied only when needed (an unpickled
+// out-of-band buffer can be misaligned, and a misaligned double* is
+// undefined behaviour). A failed conversion (no memory for the copy, a
+// dtype numpy cannot cast) raises here instead of returning an empty array
+// to be used later.
+template <class T, int Flags = py::array::c_style | py::array::forcecast |
+                               py::detail::npy_api::NPY_ARRAY_ALIGNED_>
 py::array_t<T, Flags> contiguous(const py::array& a, const char* name) {
   require_size(a, name);
   auto result = py::array_t<T, Flags>::ensure(a);
