@@ -75,16 +75,18 @@ void value_baseline(const Collector& batch, const ValueFunction& value, double g
 }
 
 void normalize_advantages(const Collector& batch, double* psi, double* base) {
+  // Two passes: the one-pass sq/n - mean^2 loses the variance when Psi is
+  // large and nearly constant (returns="total").
   const std::int64_t n = batch.rows();
-  double sum = 0.0, sq = 0.0;
-  for (std::int64_t k = 0; k < n; ++k) {
-    const double adv = psi[k] - base[k];
-    sum += adv;
-    sq += adv * adv;
-  }
+  double sum = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) sum += psi[k] - base[k];
   const double mean = sum / static_cast<double>(n);
-  const double var = std::max(sq / static_cast<double>(n) - mean * mean, 0.0);
-  const double inv_std = 1.0 / (std::sqrt(var) + 1e-8);
+  double sq = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double d = psi[k] - base[k] - mean;
+    sq += d * d;
+  }
+  const double inv_std = 1.0 / (std::sqrt(sq / static_cast<double>(n)) + 1e-8);
   for (std::int64_t k = 0; k < n; ++k) {
     psi[k] = (psi[k] - base[k] - mean) * inv_std;
     base[k] = 0.0;

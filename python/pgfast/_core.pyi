@@ -4,7 +4,7 @@ Arrays cross as NumPy arrays; shapes are given in the docstrings. Every
 function validates its arguments and raises ValueError/TypeError.
 """
 
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -108,48 +108,95 @@ class Features:
 
 def identity_features(dim: int) -> Features: ...
 def one_hot_features(n: int) -> Features: ...
+def table_features(matrix: npt.ArrayLike) -> Features:
+    """phi(s) = matrix[s] for a discrete observation s; matrix (S, F)."""
 def polynomial_features(dim: int, degree: int) -> Features: ...
 def fourier_features(order: int, low: list[float], high: list[float]) -> Features: ...
 def rbf_features(centers_per_dim: int, low: list[float], high: list[float], width: float) -> Features: ...
 def tile_coding_features(tilings: int, tiles_per_dim: int, low: list[float], high: list[float]) -> Features: ...
-def softmax_log_probs(features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """log pi(.|s): (N, n_actions)."""
-def softmax_grad_log_prob(
-    features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike, actions: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
-    """phi (e_a - pi)^T: (N, F, A)."""
-def softmax_act(
-    features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike, deterministic: bool, seed: int
-) -> npt.NDArray[np.int64]: ...
-def gaussian_mean(features: Features, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-def gaussian_log_prob(
-    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
-    actions: npt.ArrayLike,
-) -> npt.NDArray[np.float64]: ...
-def gaussian_grad_log_prob(
-    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
-    actions: npt.ArrayLike,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """(grad_theta (N, F, D), grad_log_std (N, D))."""
-def gaussian_act(
-    features: Features, theta: npt.ArrayLike, log_std: npt.ArrayLike, obs: npt.ArrayLike,
-    deterministic: bool, seed: int,
-) -> npt.NDArray[np.float64]: ...
+
+class Policy:
+    """A policy's distribution; the engine calls the same code. theta is passed
+    flat or shaped (n_theta values); log_std (action_dim,) for a Gaussian, else None."""
+
+    @property
+    def kind(self) -> Literal["softmax", "state_action_softmax", "gaussian"]: ...
+    @property
+    def n_params(self) -> int: ...
+    @property
+    def n_theta(self) -> int: ...
+    @property
+    def obs_dim(self) -> int: ...
+    @property
+    def n_actions(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+    @property
+    def learn_std(self) -> bool: ...
+    def log_probs(self, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """log pi(.|s) of a softmax policy: (N, n_actions)."""
+    def mean(self, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """mu of a Gaussian policy: (N, action_dim)."""
+    def log_prob(
+        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
+        actions: npt.ArrayLike,
+    ) -> npt.NDArray[np.float64]:
+        """log pi(a|s): (N,)."""
+    def grad_log_prob(
+        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
+        actions: npt.ArrayLike,
+    ) -> npt.NDArray[np.float64]:
+        """Flat scores (N, n_theta), then (Gaussian) action_dim log_std entries."""
+    def act(
+        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
+        deterministic: bool, seed: int,
+    ) -> npt.NDArray[np.generic]:
+        """(N,) int64 actions (softmax) or (N, action_dim) float64 (Gaussian)."""
+
+def softmax_policy(
+    features: Features, n_actions: int, action_features: npt.ArrayLike | None = None
+) -> Policy:
+    """Softmax over state features; with action features psi (A, k), over phi(s) (x) psi_a."""
+def state_action_table_policy(table: npt.ArrayLike) -> Policy:
+    """Softmax over phi(s, a) = table[s, a], table (S, A, d)."""
+def gaussian_policy(features: Features, action_dim: int, learn_std: bool) -> Policy: ...
 
 # ---- the engine (bind_algorithms.cpp) -----------------------------------------
+
+ITERATION_STATS: tuple[str, ...]
+
+class ReinforceConfig:
+    """The engine's settings, by name (see pgfast.Reinforce)."""
+
+    lr: float
+    gamma: float
+    episodes_per_update: int
+    steps_per_update: int
+    returns: str
+    baseline: str
+    gae_lambda: float
+    normalize_advantages: bool
+    optimizer: str
+    adam_beta1: float
+    adam_beta2: float
+    adam_eps: float
+    fisher: str
+    damping: float
+    max_kl: float
+    value_ridge: float
+    bootstrap_truncated: bool
+    update: str
+    seed: int
+    num_threads: int
+    def __init__(self) -> None: ...
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
 
 class Reinforce:
     """The policy-gradient engine (see pgfast.Reinforce). theta (and log_std) must be
     float64, C-contiguous, writeable arrays: iterate() updates them in place."""
 
-    def __init__(
-        self, env: VecEnv, features: Features, policy: Literal["softmax", "gaussian"],
-        n_out: int, learn_std: bool, lr: float, gamma: float, episodes_per_update: int,
-        steps_per_update: int, returns: str, baseline: str, gae_lambda: float,
-        normalize_advantages: bool, optimizer: str, adam_beta1: float, adam_beta2: float,
-        adam_eps: float, fisher: str, damping: float, max_kl: float, value_ridge: float,
-        bootstrap_truncated: bool, update: str, seed: int, num_threads: int,
-    ) -> None: ...
+    def __init__(self, env: VecEnv, policy: Policy, config: ReinforceConfig) -> None: ...
     @property
     def n_params(self) -> int: ...
     @property
@@ -160,18 +207,25 @@ class Reinforce:
         self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """(mean, stderr), flat: theta row-major, then log_std if learned."""
-    def rollout(
-        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None,
-        episodes: int, steps: int, deterministic: bool,
-    ) -> dict[str, npt.NDArray[np.generic]]: ...
     def fisher(
         self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int
     ) -> npt.NDArray[np.float64]:
         """(n_params, n_params)."""
-    def evaluate(
-        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None,
-        episodes: int, deterministic: bool,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+    def last_batch(self) -> dict[str, Any]:
+        """The last batch's per-step arrays as the estimator saw them."""
+
+def evaluate(
+    env: VecEnv, policy: Policy, theta: npt.NDArray[np.float64],
+    log_std: npt.NDArray[np.float64] | None, episodes: int, deterministic: bool, seed: int,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def rollout(
+    env: VecEnv, policy: Policy, theta: npt.NDArray[np.float64],
+    log_std: npt.NDArray[np.float64] | None, episodes: int, steps: int, deterministic: bool,
+    seed: int, num_threads: int,
+) -> dict[str, npt.NDArray[np.generic]]: ...
+def allocation_count() -> int:
+    """Allocations through operator new in pgfast's code (-1 without the counter)."""
 
 def reward_to_go(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> npt.NDArray[np.float64]: ...
 def discounted_return(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> float: ...

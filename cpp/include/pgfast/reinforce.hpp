@@ -100,6 +100,9 @@ struct InterruptedError : std::exception {
   const char* what() const noexcept override { return "interrupted"; }
 };
 
+// Euclidean norm, scaled so that huge finite entries do not overflow.
+double scaled_norm(const std::vector<double>& g);
+
 class Reinforce {
  public:
   // The env must outlive this object and not be used by anyone else during
