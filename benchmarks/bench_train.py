@@ -33,6 +33,13 @@ import subprocess
 import sys
 import time
 
+# One BLAS thread, set before NumPy loads OpenBLAS: every peer is measured on one
+# pinned core, but OpenBLAS starts its worker threads at import (before the pinning)
+# and they spin after each call, taking the core from whatever runs next (the C++
+# ceiling, run right after the NumPy reference, measured at about half its speed).
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -53,11 +60,18 @@ def pgfast_features(features: str = "identity"):
     return pg.features.Fourier(order, reference_numpy.CARTPOLE_LOW, reference_numpy.CARTPOLE_HIGH)
 
 
-def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity") -> dict:
+def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity",
+               state_action: bool = False) -> dict:
+    """``state_action``: the linear softmax over the state-action features
+    ``pg.features.StateAction(phi, action_features=np.eye(2))`` (10 for Identity)
+    instead of over ``phi``: the same policy, computed another way."""
     import pgfast as pg
 
     env = pg.make("CartPole-v1", num_envs=16, seed=seed)
-    policy = pg.LinearSoftmax(pgfast_features(features), n_actions=2)
+    phi = pgfast_features(features)
+    if state_action:
+        phi = pg.features.StateAction(phi, action_features=np.eye(2))
+    policy = pg.LinearSoftmax(phi, n_actions=2)
     algo = pg.Reinforce(env, policy, lr=0.05, gamma=0.99, episodes_per_update=16,
                         returns="reward_to_go", baseline="mean", optimizer="adam", seed=seed)
     start = time.perf_counter()
@@ -110,8 +124,17 @@ def ceiling_binary() -> pathlib.Path | None:
     return binary
 
 
-def ceiling_run(binary: pathlib.Path, seed: int, iterations: int, stop: bool) -> dict:
-    args = [str(binary), "--seed", str(seed), "--iterations", str(iterations), "--json"]
+# The C++ ceiling's --features for a spec of reference_numpy.feature_map.
+CEILING_FEATURES = {"identity": "identity", "fourier:3": "fourier3"}
+
+
+def ceiling_run(binary: pathlib.Path, seed: int, iterations: int, stop: bool,
+                features: str = "identity") -> dict:
+    if features not in CEILING_FEATURES:
+        raise ValueError(f"the C++ ceiling has no {features!r} features "
+                         f"(it has {', '.join(CEILING_FEATURES)})")
+    args = [str(binary), "--features", CEILING_FEATURES[features], "--seed", str(seed),
+            "--iterations", str(iterations), "--json"]
     if stop:
         args.append("--stop-at-target")
     out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
