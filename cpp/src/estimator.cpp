@@ -16,11 +16,27 @@ namespace pgfast {
 
 namespace {
 
+// G (C x kK) = Phi^T W one row at a time (short rows: G stays in registers),
+// or four rows per sweep over G (long rows: a quarter of the traffic to G).
 template <int kK>
 void transpose_product_fixed(const double* Phi, const double* W, std::int64_t n, std::int64_t C,
                              double* G) {
   for (std::int64_t k = 0; k < C * kK; ++k) G[k] = 0.0;
-  for (std::int64_t t = 0; t < n; ++t) {
+  std::int64_t t = 0;
+  if (C > 16) {
+    for (; t + 4 <= n; t += 4) {
+      const double* x0 = Phi + t * C;
+      const double* x1 = x0 + C;
+      const double* x2 = x1 + C;
+      const double* x3 = x2 + C;
+      const double* w = W + t * kK;
+      for (std::int64_t c = 0; c < C; ++c)
+        for (int k = 0; k < kK; ++k)
+          G[c * kK + k] += (x0[c] * w[k] + x1[c] * w[kK + k]) +
+                           (x2[c] * w[2 * kK + k] + x3[c] * w[3 * kK + k]);
+    }
+  }
+  for (; t < n; ++t) {
     const double* x = Phi + t * C;
     const double* w = W + t * kK;
     for (std::int64_t c = 0; c < C; ++c)
@@ -33,7 +49,7 @@ void transpose_product_fixed(const double* Phi, const double* W, std::int64_t n,
 // as one pass over the rows than as a GEMM.
 void transpose_product(const double* Phi, const double* W, std::int64_t n, std::int64_t C,
                        std::int64_t K, double* G) {
-  if (C <= 64) {
+  if (C <= 4096) {
     switch (K) {
       case 1: return transpose_product_fixed<1>(Phi, W, n, C, G);
       case 2: return transpose_product_fixed<2>(Phi, W, n, C, G);

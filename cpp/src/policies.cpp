@@ -53,18 +53,41 @@ void LinearSoftmax::score_weights(const PolicyParams& /*p*/, const double* out,
     }
     return;
   }
-  // w = weight (psi_a - psi^T pi), written as -weight (psi^T pi) + weight psi_a
-  // so that psi = I gives the bits of the branch above.
+  switch (K_) {
+    case 1: return factored_weights<1>(out, actions, weight, T, W);
+    case 2: return factored_weights<2>(out, actions, weight, T, W);
+    case 3: return factored_weights<3>(out, actions, weight, T, W);
+    case 4: return factored_weights<4>(out, actions, weight, T, W);
+    default: return factored_weights<0>(out, actions, weight, T, W);
+  }
+}
+
+// w = weight (psi_a - psi^T pi), written as -weight (psi^T pi) + weight psi_a
+// so that psi = I gives the bits of the state-feature branch. kK > 0: a
+// compile-time width, so that psi^T pi stays in registers (through memory,
+// each step would wait on its own stores); 0: any width.
+template <int kK>
+void LinearSoftmax::factored_weights(const double* out, const std::int64_t* actions,
+                                     const double* weight, std::int64_t T, double* W) const {
+  const std::int64_t K = kK > 0 ? kK : K_;
   for (std::int64_t t = 0; t < T; ++t) {
     const double* pi = out + t * A_;
-    double* w = W + t * K_;
-    for (std::int64_t c = 0; c < K_; ++c) w[c] = 0.0;
-    for (std::int64_t b = 0; b < A_; ++b) {
-      const double* psi_b = psi_.data() + b * K_;
-      for (std::int64_t c = 0; c < K_; ++c) w[c] += pi[b] * psi_b[c];
+    double* w = W + t * K;
+    double m[kK > 0 ? kK : 1] = {};
+    if constexpr (kK == 0) {
+      for (std::int64_t c = 0; c < K; ++c) w[c] = 0.0;
     }
-    const double* psi_a = psi_.data() + actions[t] * K_;
-    for (std::int64_t c = 0; c < K_; ++c) w[c] = -weight[t] * w[c] + weight[t] * psi_a[c];
+    for (std::int64_t b = 0; b < A_; ++b) {
+      const double* psi_b = psi_.data() + b * K;
+      if constexpr (kK > 0) {
+        for (int c = 0; c < kK; ++c) m[c] += pi[b] * psi_b[c];
+      } else {
+        for (std::int64_t c = 0; c < K; ++c) w[c] += pi[b] * psi_b[c];
+      }
+    }
+    const double* psi_a = psi_.data() + actions[t] * K;
+    for (std::int64_t c = 0; c < K; ++c)
+      w[c] = -weight[t] * (kK > 0 ? m[c] : w[c]) + weight[t] * psi_a[c];
   }
 }
 

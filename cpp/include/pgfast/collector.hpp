@@ -98,7 +98,10 @@ void collect_episode(Env& env, const Policy& policy, const EpisodeJob& job, EnvB
   const StepLayout& L = job.layout;
   double* obs = b.obs.data();
   double* scratch = b.scratch.data();
-  Rng* sampler = job.deterministic ? nullptr : &rng;
+  // The stream's state in a local for the episode: in registers rather than
+  // stored and reloaded around every step's other stores.
+  Rng local = rng;
+  Rng* sampler = job.deterministic ? nullptr : &local;
   env.reset(obs);
   EpisodeRecord rec;
   rec.start = b.rows;
@@ -134,6 +137,7 @@ void collect_episode(Env& env, const Policy& policy, const EpisodeJob& job, EnvB
       b.final_phi.resize(at + static_cast<std::size_t>(L.phi));
       policy.phi(obs, b.final_phi.data() + at);
       b.episodes.push_back(rec);
+      rng = local;
       return;
     }
     if (steps >= kMaxEpisodeSteps)

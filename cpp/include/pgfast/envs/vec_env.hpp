@@ -144,9 +144,14 @@ class VecEnv final : public VecEnvBase {
   void require_reset_all() override { std::fill(needs_reset_.begin(), needs_reset_.end(), 1); }
 
   // The collector's episode loop compiled for this model: env i stepped
-  // inline, with no virtual call per step.
+  // inline, with no virtual call per step. Envs whose state and observation
+  // exceed the stepper's registers' worth go through the generic loop.
   void collect(std::int64_t i, const EpisodeJob& job, EnvBuffer& buffer, Rng& rng) override {
-    Stepper stepper{*this, i};
+    if (state_dim_ > Stepper::kMaxLocal || obs_size_ > Stepper::kMaxLocal) {
+      VecEnvBase::collect(i, job, buffer, rng);
+      return;
+    }
+    Stepper stepper(*this, i);
     collect_episode(stepper, job, buffer, rng);
   }
 
@@ -170,14 +175,57 @@ class VecEnv final : public VecEnvBase {
   }
 
  private:
-  struct Stepper {
+  // Env i for one episode, with its state, parameters and stream copied in:
+  // the compiler keeps them in registers instead of storing and reloading
+  // them around every step's other stores (a step is one long dependency
+  // chain, so each round trip through memory adds to it). They are written
+  // back when the episode ends, or is abandoned by an exception.
+  class Stepper {
+   public:
     static constexpr bool kDiscreteAction = Model::kDiscreteAction;
-    VecEnv& env;
-    std::int64_t i;
-    void reset(double* obs) { env.env_reset(i, obs); }
-    StepResult step(std::int64_t action, const double* continuous, double* obs) {
-      return env.VecEnv::env_step(i, action, continuous, obs);
+    static constexpr std::int64_t kMaxLocal = 8;
+
+    Stepper(VecEnv& env, std::int64_t i)
+        : env_(env), i_(i), params_(env.params_[static_cast<std::size_t>(i)]) {}
+    Stepper(const Stepper&) = delete;
+    Stepper& operator=(const Stepper&) = delete;
+    ~Stepper() {
+      std::copy(state_, state_ + env_.state_dim_, env_.state_row(i_));
+      env_.rngs_[static_cast<std::size_t>(i_)] = rng_;
     }
+
+    void reset(double* obs) {
+      env_.reset_one(i_);
+      const double* row = env_.state_row(i_);
+      std::copy(row, row + env_.state_dim_, state_);
+      rng_ = env_.rngs_[static_cast<std::size_t>(i_)];
+      observe(obs);
+    }
+    StepResult step(std::int64_t action, const double* continuous, double* obs) {
+      StepResult r;
+      if constexpr (Model::kDiscreteAction) {
+        (void)continuous;
+        r = env_.model_.step(params_, state_, action, rng_, env_.scratch_row(i_));
+      } else {
+        (void)action;
+        r = env_.model_.step(params_, state_, continuous, rng_, env_.scratch_row(i_));
+      }
+      observe(obs);
+      return r;
+    }
+
+   private:
+    void observe(double* obs) {
+      Obs typed[kMaxLocal];
+      env_.model_.observe(params_, state_, typed);
+      for (std::int64_t k = 0; k < env_.obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
+    }
+
+    VecEnv& env_;
+    std::int64_t i_;
+    Params params_;
+    Rng rng_;
+    double state_[kMaxLocal] = {};
   };
 
   double* state_row(std::int64_t i) { return state_.data() + i * state_dim_; }
@@ -185,6 +233,15 @@ class VecEnv final : public VecEnvBase {
   double* scratch_row(std::int64_t i) { return scratch_.data() + i * model_.scratch_dim(); }
 
   void observe_double(std::int64_t i, double* obs) {
+    // Small observations go through a local array the compiler can keep in
+    // registers: a round trip through memory lengthens every step's chain.
+    constexpr std::int64_t kLocal = 8;
+    if (obs_size_ <= kLocal) {
+      Obs typed[kLocal];
+      model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), typed);
+      for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
+      return;
+    }
     Obs* typed = obs_scratch_.data() + i * obs_size_;
     model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), typed);
     for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);

@@ -79,8 +79,8 @@ class LinearGaussian {
   }
 
   // mu into out and a ~ N(mu, sigma^2) (a = mu when rng is null) into action.
-  std::int64_t act(const PolicyParams& p, const double* row, double* out, double* action,
-                   Rng* rng, double* /*scratch*/) const {
+  PGFAST_ALWAYS_INLINE std::int64_t act(const PolicyParams& p, const double* row, double* out,
+                                        double* action, Rng* rng, double* /*scratch*/) const {
     mean(p, row, out);
     for (std::int64_t d = 0; d < D_; ++d)
       action[d] = rng ? out[d] + std::exp(p.log_std[d]) * rng->normal() : out[d];

@@ -49,11 +49,35 @@ PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, s
   for (int a = 0; a < kA; ++a) out[a] = acc[a];
 }
 
+// Dense and long (Fourier, RBF): four partial sums per action, as one
+// chain of F dependent additions would bound a step by their latency
+// (~1 us for 256 features).
+template <int kA>
+PGFAST_ALWAYS_INLINE void logits_dense_long(const double* theta, const double* phi,
+                                            std::int64_t F, double* out) {
+  double acc[4][kA] = {};
+  std::int64_t f = 0;
+  for (; f + 4 <= F; f += 4) {
+    const double* row = theta + f * kA;
+    for (int a = 0; a < kA; ++a) {
+      acc[0][a] += phi[f] * row[a];
+      acc[1][a] += phi[f + 1] * row[kA + a];
+      acc[2][a] += phi[f + 2] * row[2 * kA + a];
+      acc[3][a] += phi[f + 3] * row[3 * kA + a];
+    }
+  }
+  for (; f < F; ++f)
+    for (int a = 0; a < kA; ++a) acc[0][a] += phi[f] * theta[f * kA + a];
+  for (int a = 0; a < kA; ++a) out[a] = (acc[0][a] + acc[1][a]) + (acc[2][a] + acc[3][a]);
+}
+
 template <int kA>
 PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, std::int64_t F,
                                        bool sparse, double* out) {
   if (sparse) {
     logits_fixed<kA, true>(theta, phi, F, out);
+  } else if (F >= 16) {
+    logits_dense_long<kA>(theta, phi, F, out);
   } else {
     logits_fixed<kA, false>(theta, phi, F, out);
   }
@@ -64,6 +88,7 @@ PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, s
 PGFAST_ALWAYS_INLINE void linear(const double* theta, const double* phi, std::int64_t F,
                                  std::int64_t K, double* out, bool sparse = true) {
   switch (K) {
+    case 1: return detail::logits_fixed<1>(theta, phi, F, sparse, out);
     case 2: return detail::logits_fixed<2>(theta, phi, F, sparse, out);
     case 3: return detail::logits_fixed<3>(theta, phi, F, sparse, out);
     case 4: return detail::logits_fixed<4>(theta, phi, F, sparse, out);
@@ -82,11 +107,15 @@ PGFAST_ALWAYS_INLINE void linear(const double* theta, const double* phi, std::in
 PGFAST_ALWAYS_INLINE void normalize(double* z, std::int64_t A) {
   if (A == 2) {
     // pi_1 = 1 / (1 + exp(z_0 - z_1)), the smaller probability as e * the larger.
+    // Selects, not stores at a computed index: two 8-byte stores to a
+    // computed place defeat store forwarding when z is read back.
     const double d = z[1] - z[0];
     const double e = std::exp(-std::fabs(d));
     const double big = 1.0 / (1.0 + e);
-    z[d >= 0 ? 1 : 0] = big;
-    z[d >= 0 ? 0 : 1] = e * big;
+    const double small = e * big;
+    const bool second = d >= 0;
+    z[0] = second ? small : big;
+    z[1] = second ? big : small;
     return;
   }
   double m = z[0];
@@ -111,7 +140,7 @@ inline void log_normalize(double* z, std::int64_t A) {
 }
 
 // Inverse-CDF sampling from probabilities that sum to 1 up to rounding.
-inline std::int64_t sample(const double* p, std::int64_t A, Rng& rng) {
+PGFAST_ALWAYS_INLINE std::int64_t sample(const double* p, std::int64_t A, Rng& rng) {
   const double u = rng.uniform();
   double cumulative = 0.0;
   for (std::int64_t a = 0; a + 1 < A; ++a) {
@@ -121,10 +150,33 @@ inline std::int64_t sample(const double* p, std::int64_t A, Rng& rng) {
   return A - 1;
 }
 
-inline std::int64_t argmax(const double* p, std::int64_t A) {
+PGFAST_ALWAYS_INLINE std::int64_t argmax(const double* p, std::int64_t A) {
   std::int64_t best = 0;
   for (std::int64_t a = 1; a < A; ++a) best = p[a] > p[best] ? a : best;
   return best;
+}
+
+// Action counts up to this keep the step's probabilities in a local array.
+inline constexpr std::int64_t kLocalActions = 8;
+
+// Logits z (a local array of A <= kLocalActions) -> pi into out, and the
+// sampled (rng) or most probable action, drawn from the local copy: the
+// draw waits on the probabilities, and a round trip through `out` would
+// lengthen every step.
+PGFAST_ALWAYS_INLINE std::int64_t finish(double* z, std::int64_t A, double* out, Rng* rng) {
+  if (A == 2) {  // the draw of sample() and argmax() for two actions, unrolled
+    normalize(z, 2);
+    const std::int64_t a = rng ? (rng->uniform() < z[0] ? 0 : 1) : (z[1] > z[0] ? 1 : 0);
+    out[0] = z[0];
+    out[1] = z[1];
+    return a;
+  }
+  normalize(z, A);
+  // The action first: the copy's (vectorised) reads of z are then off the
+  // step's critical path.
+  const std::int64_t a = rng ? sample(z, A, *rng) : argmax(z, A);
+  for (std::int64_t b = 0; b < A; ++b) out[b] = z[b];
+  return a;
 }
 
 // -sum_a pi log pi (0 log 0 = 0).
@@ -190,11 +242,30 @@ class LinearSoftmax {
       softmax::linear(p.theta, row, F_, A_, z, sparse_);
       return;
     }
-    softmax::linear(p.theta, row, F_, K_, scratch, sparse_);
+    switch (K_) {  // u = Theta^T phi in registers for the common widths
+      case 1: return factored_logits<1>(p, row, z, scratch);
+      case 2: return factored_logits<2>(p, row, z, scratch);
+      case 3: return factored_logits<3>(p, row, z, scratch);
+      case 4: return factored_logits<4>(p, row, z, scratch);
+      default: return factored_logits<0>(p, row, z, scratch);
+    }
+  }
+
+  // z_a = psi_a . u with u = Theta^T phi (K values); kK > 0 a compile-time
+  // K. The sum runs from 0 in the order of c, so that psi = I gives z = u
+  // to the bit.
+  template <int kK>
+  PGFAST_ALWAYS_INLINE void factored_logits(const PolicyParams& p, const double* row, double* z,
+                                            double* scratch) const {
+    const std::int64_t K = kK > 0 ? kK : K_;
+    double local[kK > 0 ? kK : 1];
+    double* u = kK > 0 ? local : scratch;
+    softmax::linear(p.theta, row, F_, K, u, sparse_);
+    const double* psi = psi_.data();
     for (std::int64_t a = 0; a < A_; ++a) {
-      const double* psi_a = psi_.data() + a * K_;
+      const double* psi_a = psi + a * K;
       double s = 0.0;
-      for (std::int64_t c = 0; c < K_; ++c) s += psi_a[c] * scratch[c];
+      for (std::int64_t c = 0; c < K; ++c) s += psi_a[c] * u[c];
       z[a] = s;
     }
   }
@@ -203,6 +274,16 @@ class LinearSoftmax {
   // rng is null).
   PGFAST_ALWAYS_INLINE std::int64_t act(const PolicyParams& p, const double* row, double* out,
                                         double* /*action*/, Rng* rng, double* scratch) const {
+    if (A_ == 2 && psi_.empty()) {  // the commonest case, with constant sizes
+      double z[2];
+      softmax::linear(p.theta, row, F_, 2, z, sparse_);
+      return softmax::finish(z, 2, out, rng);
+    }
+    if (A_ <= softmax::kLocalActions) {
+      double z[softmax::kLocalActions];
+      logits(p, row, z, scratch);
+      return softmax::finish(z, A_, out, rng);
+    }
     logits(p, row, out, scratch);
     softmax::normalize(out, A_);
     return rng ? softmax::sample(out, A_, *rng) : softmax::argmax(out, A_);
@@ -242,6 +323,10 @@ class LinearSoftmax {
   std::int64_t scratch_size() const { return 2 * A_ + K_ + n_theta(); }
 
  private:
+  template <int kK>
+  void factored_weights(const double* out, const std::int64_t* actions, const double* weight,
+                        std::int64_t T, double* W) const;
+
   std::shared_ptr<const FeatureMap> features_;
   std::int64_t F_ = 0, A_ = 0, K_ = 0;
   std::int64_t identity_dim_ = -1;  // >= 0: the features are Identity(identity_dim_)

@@ -63,8 +63,13 @@ class StateActionSoftmax {
     }
   }
 
-  std::int64_t act(const PolicyParams& p, const double* rows, double* out, double* /*action*/,
-                   Rng* rng, double* /*scratch*/) const {
+  PGFAST_ALWAYS_INLINE std::int64_t act(const PolicyParams& p, const double* rows, double* out,
+                                        double* /*action*/, Rng* rng, double* /*scratch*/) const {
+    if (A_ <= softmax::kLocalActions) {
+      double z[softmax::kLocalActions];
+      logits(p, rows, z);
+      return softmax::finish(z, A_, out, rng);
+    }
     logits(p, rows, out);
     softmax::normalize(out, A_);
     return rng ? softmax::sample(out, A_, *rng) : softmax::argmax(out, A_);
