@@ -92,14 +92,26 @@ Estimator::Estimator(std::shared_ptr<const PolicyModel> policy, EstimatorConfig 
 
 // ---- Psi and baselines -----------------------------------------------------
 
-void Estimator::compute_psi(const Collector& batch) {
+void Estimator::compute_psi(Collector& batch) {
   const std::int64_t rows = batch.rows();
   psi_.resize(static_cast<std::size_t>(rows));
   base_.resize(static_cast<std::size_t>(rows));
   target_.resize(static_cast<std::size_t>(rows));
+  // Episodes are independent here: in parallel when the batch is large
+  // enough to pay for a wake-up of the pool.
+  const std::int64_t m = batch.episodes();
+  auto work = [&](std::int64_t begin, std::int64_t end) { compute_psi(batch, begin, end); };
+  if (batch.pool() && m >= 2 * kBlockEpisodes) {
+    batch.pool()->parallel_for(m, batch.num_threads(), work);
+  } else {
+    work(0, m);
+  }
+}
+
+void Estimator::compute_psi(const Collector& batch, std::int64_t j0, std::int64_t j1) {
   const double gamma = cfg_.gamma;
   const bool bootstrap_ok = cfg_.uses_value() && value_.fitted() && cfg_.bootstrap_truncated;
-  for (std::int64_t j = 0; j < batch.episodes(); ++j) {
+  for (std::int64_t j = j0; j < j1; ++j) {
     const EnvBuffer& b = batch.buffer(j);
     const EpisodeRecord& e = batch.record(j);
     const double* r = b.reward.data() + e.start;
@@ -138,7 +150,7 @@ void Estimator::compute_psi(const Collector& batch) {
   }
 }
 
-void Estimator::advantages(const Collector& batch, const double* fixed_baseline) {
+void Estimator::advantages(Collector& batch, const double* fixed_baseline) {
   compute_psi(batch);
   double* psi = psi_.data();
   double* base = base_.data();
@@ -162,8 +174,6 @@ void Estimator::advantages(const Collector& batch, const double* fixed_baseline)
     }
   }
   if (cfg_.normalize_advantages) normalize_advantages(batch, psi, base);
-  adv_.resize(psi_.size());
-  for (std::size_t k = 0; k < psi_.size(); ++k) adv_[k] = psi_[k] - base_[k];
 }
 
 void Estimator::fit_value(const Collector& batch) {
@@ -173,7 +183,10 @@ void Estimator::fit_value(const Collector& batch) {
 void Estimator::reserve(std::int64_t steps) {
   if (steps <= 0) return;
   if (ws_.empty()) ws_.resize(1);
-  for (auto& ws : ws_) ensure(ws.W, steps * R_ * K_);
+  for (auto& ws : ws_) {
+    ensure(ws.W, steps * R_ * K_);
+    ensure(ws.adv, steps);
+  }
   ensure(time_sum_, steps);
   ensure(time_count_, steps);
   ensure(ones_, steps);
@@ -213,7 +226,10 @@ void Estimator::sum_blocks(Collector& batch, const PolicyParams& p, bool optimal
   const int threads = batch.pool() && blocks >= 2 ? batch.num_threads() : 1;
   if (static_cast<int>(ws_.size()) < threads) {
     ws_.resize(static_cast<std::size_t>(threads));
-    for (auto& ws : ws_) ensure(ws.W, static_cast<std::int64_t>(ws_[0].W.size()));
+    for (auto& ws : ws_) {
+      ensure(ws.W, static_cast<std::int64_t>(ws_[0].W.size()));
+      ensure(ws.adv, static_cast<std::int64_t>(ws_[0].adv.size()));
+    }
   }
   for (auto& ws : ws_) ensure(ws.gj, P);
   ensure(block_sum_, blocks * P);
@@ -293,7 +309,12 @@ void Estimator::sum_blocks(Collector& batch, const PolicyParams& p, bool optimal
             gj[k] = s[k] * (R - b);
           }
         } else {
-          episode_gradient(policy, batch, j, p, adv_.data() + batch.offset(j), ws);
+          // Psi - b per episode, in the (parallel) gradient pass.
+          const std::int64_t o = batch.offset(j), T = batch.record(j).length;
+          double* adv = ensure(ws.adv, T);
+          for (std::int64_t t = 0; t < T; ++t) adv[t] = psi_[static_cast<std::size_t>(o + t)] -
+                                                        base_[static_cast<std::size_t>(o + t)];
+          episode_gradient(policy, batch, j, p, adv, ws);
         }
         for (std::int64_t k = 0; k < P; ++k) sum[k] += gj[k];
         if (sq)

@@ -1,6 +1,7 @@
 #include "pgfast/thread_pool.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include "pgfast/check.hpp"
 
@@ -26,6 +27,7 @@ void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    stopping_flag_.store(true, std::memory_order_relaxed);
   }
   work_ready_.notify_all();
   for (auto& t : workers_)
@@ -44,11 +46,14 @@ void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn, const 
     job_n_ = n;
     job_chunks_ = num_chunks;
     pending_ = num_chunks - 1;
+    remaining_.store(num_chunks - 1, std::memory_order_relaxed);
     ++generation_;
+    published_.store(generation_, std::memory_order_release);
   }
   work_ready_.notify_all();
   const auto [begin, end] = chunk_bounds(n, num_chunks, 0);
   fn(begin, end);
+  spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; });
   std::unique_lock<std::mutex> lock(mutex_);
   if (idle) {
     while (!work_done_.wait_for(lock, std::chrono::milliseconds(5), [this] { return pending_ == 0; })) {
@@ -68,6 +73,10 @@ void ThreadPool::worker_loop(int worker_index) {
     const RangeFn* job;
     std::int64_t n;
     int chunks;
+    spin_until([&] {
+      return published_.load(std::memory_order_acquire) != seen ||
+             stopping_flag_.load(std::memory_order_relaxed);
+    });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -81,6 +90,7 @@ void ThreadPool::worker_loop(int worker_index) {
       const auto [begin, end] = chunk_bounds(n, chunks, worker_index);
       (*job)(begin, end);
       std::lock_guard<std::mutex> lock(mutex_);
+      remaining_.fetch_sub(1, std::memory_order_release);
       if (--pending_ == 0) work_done_.notify_one();
     }
   }

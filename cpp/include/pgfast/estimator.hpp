@@ -59,7 +59,7 @@ class Estimator {
 
   // Psi and the baseline of every step of the batch; with fixed_baseline,
   // b = *fixed_baseline everywhere instead of the configured baseline.
-  void advantages(const Collector& batch, const double* fixed_baseline = nullptr);
+  void advantages(Collector& batch, const double* fixed_baseline = nullptr);
   // g (n_params) = the mean over episodes of their score-weighted sums;
   // stderr_out (n_params, may be null) from the per-episode contributions.
   void gradient(Collector& batch, const PolicyParams& p, double* g, double* stderr_out);
@@ -82,9 +82,10 @@ class Estimator {
 
  private:
   struct Workspace {
-    std::vector<double> W, gj, extra, scratch, score;
+    std::vector<double> W, adv, gj, extra, scratch, score;
   };
-  void compute_psi(const Collector& batch);
+  void compute_psi(Collector& batch);
+  void compute_psi(const Collector& batch, std::int64_t j0, std::int64_t j1);
   template <class Policy>
   void episode_gradient(const Policy& policy, const Collector& batch, std::int64_t j,
                         const PolicyParams& p, const double* weight, Workspace& ws) const;
@@ -103,7 +104,7 @@ class Estimator {
   std::int64_t P_ = 0, R_ = 0, C_ = 0, K_ = 0, D_ = 0, width_ = 0;
   ValueFunction value_;
   // Batch-wide, grown and then reused.
-  std::vector<double> psi_, base_, target_, adv_, ones_, discount_;
+  std::vector<double> psi_, base_, target_, ones_, discount_;
   std::vector<double> time_sum_, time_count_, episode_sum_;
   // Per thread.
   std::vector<Workspace> ws_;
