@@ -60,8 +60,8 @@ const Choice<OptimizerKind> kOptimizers{"optimizer",
                                         {{"sgd", OptimizerKind::kSgd},
                                          {"adam", OptimizerKind::kAdam},
                                          {"natural", OptimizerKind::kNatural}}};
-const Choice<FisherKind> kFishers{"fisher",
-                                  {{"sampled", FisherKind::kSampled}, {"exact", FisherKind::kExact}}};
+const Choice<FisherKind> kFishers{
+    "fisher", {{"sampled", FisherKind::kSampled}, {"exact", FisherKind::kExact}}};
 const Choice<bool> kUpdates{"update", {{"batch", false}, {"online", true}}};
 
 // A parameter array the engine updates in place: float64 (any equivalent
@@ -72,8 +72,10 @@ double* inplace_params(const py::handle& obj, std::int64_t n, const char* name) 
     throw py::type_error(concat(name, " must be a numpy.ndarray"));
   auto a = py::reinterpret_borrow<py::array>(obj);
   if (!py::isinstance<py::array_t<double>>(obj))
-    throw py::type_error(concat(name, " must have dtype float64, got ", std::string(py::str(a.dtype()))));
-  if (!(a.flags() & py::array::c_style)) throw py::value_error(concat(name, " must be C-contiguous"));
+    throw py::type_error(
+        concat(name, " must have dtype float64, got ", std::string(py::str(a.dtype()))));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(concat(name, " must be C-contiguous"));
   if (!a.writeable()) throw py::value_error(concat(name, " must be writeable"));
   if (a.size() != n)
     throw py::value_error(concat(name, " must have ", n, " values, got shape ", shape_str(a)));
@@ -100,7 +102,8 @@ Params params_of(const PolicyModel& policy, const py::handle& theta, const py::h
 }
 
 PolicyPtr checked_policy(const py::handle& policy) {
-  if (!py::isinstance<PolicyModel>(policy)) throw py::type_error("policy must be a pgfast._core.Policy");
+  if (!py::isinstance<PolicyModel>(policy))
+    throw py::type_error("policy must be a pgfast._core.Policy");
   return policy.cast<PolicyPtr>();
 }
 
@@ -157,9 +160,8 @@ class PyReinforce {
   }
 
   py::dict iterate(const py::handle& theta, const py::handle& log_std) {
-    return stats_dict(call(theta, log_std, [&](const Params& p) {
-      return engine_->iterate(p.theta, p.log_std);
-    }));
+    return stats_dict(call(theta, log_std,
+                           [&](const Params& p) { return engine_->iterate(p.theta, p.log_std); }));
   }
 
   py::tuple gradient(const py::handle& theta, const py::handle& log_std, std::int64_t episodes) {
@@ -189,7 +191,8 @@ class PyReinforce {
     py::array_t<double> out(std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.out)});
     py::array_t<double> rewards(rows), psi(rows), base(rows);
     py::array_t<std::int64_t> actions(rows), episode(rows);
-    py::array_t<double> actions_c(std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.action)});
+    py::array_t<double> actions_c(
+        std::vector<py::ssize_t>{rows, static_cast<py::ssize_t>(L.action)});
     const auto m = static_cast<py::ssize_t>(c.episodes());
     py::array_t<bool> terminated(m), truncated(m);
     py::array_t<double> final_phi(std::vector<py::ssize_t>{m, static_cast<py::ssize_t>(L.phi)});
@@ -333,17 +336,16 @@ void bind_algorithms(py::module_& m) {
       [](const py::handle& env, const py::handle& policy, const py::handle& theta,
          const py::handle& log_std, std::int64_t episodes, bool deterministic, std::uint64_t seed,
          int num_threads) {
-        const EvaluationResult r =
-            with_collector(env, policy, theta, log_std, seed, num_threads,
-                           [&](Collector& c, const PolicyParams& p) {
-                             return evaluate(c, p, episodes, deterministic);
-                           });
+        const EvaluationResult r = with_collector(env, policy, theta, log_std, seed, num_threads,
+                                                  [&](Collector& c, const PolicyParams& p) {
+                                                    return evaluate(c, p, episodes, deterministic);
+                                                  });
         py::array_t<std::int64_t> lengths(static_cast<py::ssize_t>(r.lengths.size()),
                                           r.lengths.data());
         return py::make_tuple(vec(r.returns), lengths);
       },
-      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"),
-      py::arg("episodes"), py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
+      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"), py::arg("episodes"),
+      py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
       "(returns, lengths) per episode.");
   m.def(
       "rollout",
@@ -352,20 +354,21 @@ void bind_algorithms(py::module_& m) {
          std::uint64_t seed, int num_threads) {
         if (episodes < 0 || steps < 0 || (episodes > 0) == (steps > 0))
           throw py::value_error("give exactly one of episodes or steps (> 0)");
-        const RolloutData r =
-            with_collector(env, policy, theta, log_std, seed, num_threads,
-                           [&](Collector& c, const PolicyParams& p) {
-                             return rollout(c, p, episodes, steps, deterministic);
-                           });
+        const RolloutData r = with_collector(env, policy, theta, log_std, seed, num_threads,
+                                             [&](Collector& c, const PolicyParams& p) {
+                                               return rollout(c, p, episodes, steps, deterministic);
+                                             });
         const auto rows = static_cast<py::ssize_t>(r.rows);
         const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
         py::dict d;
-        d["observations"] = py::array_t<double>(std::vector<py::ssize_t>{rows, n_obs}, r.obs.data());
+        d["observations"] =
+            py::array_t<double>(std::vector<py::ssize_t>{rows, n_obs}, r.obs.data());
         if (!r.actions_c.empty() || r.actions_i.empty()) {
           const auto D = rows > 0 ? static_cast<py::ssize_t>(r.actions_c.size()) / rows : 0;
           d["actions"] = py::array_t<double>(std::vector<py::ssize_t>{rows, D}, r.actions_c.data());
         }
-        if (!r.actions_i.empty()) d["actions"] = py::array_t<std::int64_t>(rows, r.actions_i.data());
+        if (!r.actions_i.empty())
+          d["actions"] = py::array_t<std::int64_t>(rows, r.actions_i.data());
         d["rewards"] = py::array_t<double>(rows, r.rewards.data());
         py::array_t<bool> term(rows), trunc(rows);
         for (py::ssize_t k = 0; k < rows; ++k) {
@@ -378,9 +381,9 @@ void bind_algorithms(py::module_& m) {
         d["episode_ids"] = py::array_t<std::int64_t>(rows, r.episode.data());
         return d;
       },
-      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"),
-      py::arg("episodes"), py::arg("steps"), py::arg("deterministic"), py::arg("seed"),
-      py::arg("num_threads"), "Per-step arrays of a batch of episodes (no update).");
+      py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"), py::arg("episodes"),
+      py::arg("steps"), py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
+      "Per-step arrays of a batch of episodes (no update).");
 
   m.def("allocation_count", &allocation_count,
         "Heap allocations made through operator new in pgfast's code since the process "

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "numpy.hpp"
@@ -39,9 +39,8 @@ py::array_t<double> obs_batch(std::int64_t obs_dim, const py::handle& obs,
 }
 
 py::array_t<double> features_of(const FeatureMap& f, const py::handle& obs) {
-  auto o = obs_batch(f.obs_dim(), obs, [&](const double* row, std::int64_t i) {
-    f.check_obs(row, i);
-  });
+  auto o =
+      obs_batch(f.obs_dim(), obs, [&](const double* row, std::int64_t i) { f.check_obs(row, i); });
   const auto n = o.shape(0);
   const auto F = static_cast<py::ssize_t>(f.n_features());
   py::array_t<double> out(std::vector<py::ssize_t>{n, F});
@@ -66,13 +65,13 @@ struct Batch {
 Batch batch_of(const PolicyModel& p, const py::handle& theta, const py::handle& log_std,
                const py::handle& obs, bool need_log_std = true) {
   Batch b;
-  b.obs = obs_batch(p.obs_dim(), obs,
-                    [&](const double* row, std::int64_t i) { p.check_obs(row, i); });
+  b.obs =
+      obs_batch(p.obs_dim(), obs, [&](const double* row, std::int64_t i) { p.check_obs(row, i); });
   b.n = b.obs.shape(0);
   b.theta = float64_array(theta, "theta");
   if (b.theta.size() != p.n_theta())
-    throw py::value_error(concat("theta must have ", p.n_theta(), " values, got ",
-                                 shape_str(b.theta)));
+    throw py::value_error(
+        concat("theta must have ", p.n_theta(), " values, got ", shape_str(b.theta)));
   require_finite(b.theta, "theta");
   if (p.kind() == PolicyKind::kGaussian && need_log_std) {
     const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(p.action_dim())};
@@ -96,8 +95,7 @@ std::vector<std::int64_t> discrete_actions(const py::handle& actions, py::ssize_
   return out;
 }
 
-py::array_t<double> continuous_actions(const py::handle& actions, py::ssize_t n,
-                                       std::int64_t D) {
+py::array_t<double> continuous_actions(const py::handle& actions, py::ssize_t n, std::int64_t D) {
   const std::vector<py::ssize_t> shape{n, static_cast<py::ssize_t>(D)};
   auto a = float64_array(actions, "actions", &shape);
   require_finite(a, "actions");
@@ -130,30 +128,31 @@ py::array_t<double> log_probs(const PolicyModel& model, const py::handle& theta,
   const auto A = static_cast<py::ssize_t>(model.n_actions());
   py::array_t<double> result(std::vector<py::ssize_t>{b.n, A});
   double* dst = result.mutable_data();
-  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* /*out*/,
-                             double* /*action*/, double* scratch) {
-    using P = std::decay_t<decltype(policy)>;
-    if constexpr (P::kDiscrete) {
-      double* z = dst + i * A;
-      policy.logits(b.params(), row, z, scratch);
-      softmax::log_normalize(z, A);
-    }
-  });
+  for_each_row(model, b,
+               [&](const auto& policy, py::ssize_t i, const double* row, double* /*out*/,
+                   double* /*action*/, double* scratch) {
+                 using P = std::decay_t<decltype(policy)>;
+                 if constexpr (P::kDiscrete) {
+                   double* z = dst + i * A;
+                   policy.logits(b.params(), row, z, scratch);
+                   softmax::log_normalize(z, A);
+                 }
+               });
   return result;
 }
 
-py::array_t<double> mean(const PolicyModel& model, const py::handle& theta,
-                         const py::handle& obs) {
+py::array_t<double> mean(const PolicyModel& model, const py::handle& theta, const py::handle& obs) {
   if (model.discrete()) throw py::type_error("mean is defined for Gaussian policies");
   const Batch b = batch_of(model, theta, py::none(), obs, /*need_log_std=*/false);
   const auto D = static_cast<py::ssize_t>(model.action_dim());
   py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
   double* dst = result.mutable_data();
-  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                             double* action, double* scratch) {
-    policy.act(b.params(), row, out, action, nullptr, scratch);
-    for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = out[d];
-  });
+  for_each_row(model, b,
+               [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                   double* action, double* scratch) {
+                 policy.act(b.params(), row, out, action, nullptr, scratch);
+                 for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = out[d];
+               });
   return result;
 }
 
@@ -168,16 +167,18 @@ py::array_t<double> log_prob(const PolicyModel& model, const py::handle& theta,
     const auto lp = log_probs(model, theta, obs);
     const auto a = discrete_actions(actions, b.n, model.n_actions());
     const auto A = static_cast<py::ssize_t>(model.n_actions());
-    for (py::ssize_t i = 0; i < b.n; ++i) dst[i] = lp.data()[i * A + a[static_cast<std::size_t>(i)]];
+    for (py::ssize_t i = 0; i < b.n; ++i)
+      dst[i] = lp.data()[i * A + a[static_cast<std::size_t>(i)]];
     return result;
   }
   const auto D = model.action_dim();
   const auto a = continuous_actions(actions, b.n, D);
-  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                             double* action, double* scratch) {
-    policy.act(b.params(), row, out, action, nullptr, scratch);
-    dst[i] = policy.log_prob(b.params(), out, 0, a.data() + i * D);
-  });
+  for_each_row(model, b,
+               [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                   double* action, double* scratch) {
+                 policy.act(b.params(), row, out, action, nullptr, scratch);
+                 dst[i] = policy.log_prob(b.params(), out, 0, a.data() + i * D);
+               });
   return result;
 }
 
@@ -197,13 +198,14 @@ py::array_t<double> grad_log_prob(const PolicyModel& model, const py::handle& th
   py::array_t<double> result(std::vector<py::ssize_t>{b.n, static_cast<py::ssize_t>(width)});
   double* dst = result.mutable_data();
   std::vector<double> score(static_cast<std::size_t>(width));
-  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                             double* action, double* scratch) {
-    policy.act(b.params(), row, out, action, nullptr, scratch);
-    const std::int64_t a = a_i.empty() ? 0 : a_i[static_cast<std::size_t>(i)];
-    const double* c = a_c.size() > 0 ? a_c.data() + i * model.action_dim() : nullptr;
-    policy.score(b.params(), row, out, a, c, dst + i * width, scratch);
-  });
+  for_each_row(model, b,
+               [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                   double* action, double* scratch) {
+                 policy.act(b.params(), row, out, action, nullptr, scratch);
+                 const std::int64_t a = a_i.empty() ? 0 : a_i[static_cast<std::size_t>(i)];
+                 const double* c = a_c.size() > 0 ? a_c.data() + i * model.action_dim() : nullptr;
+                 policy.score(b.params(), row, out, a, c, dst + i * width, scratch);
+               });
   return result;
 }
 
@@ -216,20 +218,22 @@ py::array act(const PolicyModel& model, const py::handle& theta, const py::handl
   if (model.discrete()) {
     py::array_t<std::int64_t> result(b.n);
     std::int64_t* dst = result.mutable_data();
-    for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                               double* action, double* scratch) {
-      dst[i] = policy.act(b.params(), row, out, action, sampler, scratch);
-    });
+    for_each_row(model, b,
+                 [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                     double* action, double* scratch) {
+                   dst[i] = policy.act(b.params(), row, out, action, sampler, scratch);
+                 });
     return std::move(result);
   }
   const auto D = static_cast<py::ssize_t>(model.action_dim());
   py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
   double* dst = result.mutable_data();
-  for_each_row(model, b, [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                             double* action, double* scratch) {
-    policy.act(b.params(), row, out, action, sampler, scratch);
-    for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = action[d];
-  });
+  for_each_row(model, b,
+               [&](const auto& policy, py::ssize_t i, const double* row, double* out,
+                   double* action, double* scratch) {
+                 policy.act(b.params(), row, out, action, sampler, scratch);
+                 for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = action[d];
+               });
   return std::move(result);
 }
 
@@ -237,7 +241,8 @@ std::vector<double> matrix_values(const py::handle& obj, const char* name, int n
                                   std::vector<std::int64_t>& shape) {
   auto a = float64_array(obj, name);
   if (a.ndim() != ndim)
-    throw py::value_error(concat(name, " must have ", ndim, " dimensions, got shape ", shape_str(a)));
+    throw py::value_error(
+        concat(name, " must have ", ndim, " dimensions, got shape ", shape_str(a)));
   shape.clear();
   for (py::ssize_t d = 0; d < a.ndim(); ++d) shape.push_back(a.shape(d));
   require_finite(a, name);
@@ -247,7 +252,8 @@ std::vector<double> matrix_values(const py::handle& obj, const char* name, int n
 }  // namespace
 
 void bind_policies(py::module_& m) {
-  py::class_<FeatureMap, FeaturesPtr>(m, "Features", "A feature map phi(obs) (see pgfast.features).")
+  py::class_<FeatureMap, FeaturesPtr>(m, "Features",
+                                      "A feature map phi(obs) (see pgfast.features).")
       .def_property_readonly("kind", &FeatureMap::kind)
       .def_property_readonly("obs_dim", &FeatureMap::obs_dim)
       .def_property_readonly("n_features", &FeatureMap::n_features)
@@ -278,9 +284,12 @@ void bind_policies(py::module_& m) {
       .def_property_readonly("kind",
                              [](const PolicyModel& p) {
                                switch (p.kind()) {
-                                 case PolicyKind::kSoftmax: return "softmax";
-                                 case PolicyKind::kStateActionSoftmax: return "state_action_softmax";
-                                 case PolicyKind::kGaussian: return "gaussian";
+                                 case PolicyKind::kSoftmax:
+                                   return "softmax";
+                                 case PolicyKind::kStateActionSoftmax:
+                                   return "state_action_softmax";
+                                 case PolicyKind::kGaussian:
+                                   return "gaussian";
                                }
                                return "unknown";
                              })

@@ -22,8 +22,12 @@ class PyCallbackEnv final : public VecEnvBase {
  public:
   PyCallbackEnv(py::object reset_fn, py::object step_fn, std::int64_t num_envs, SpaceSpec obs,
                 SpaceSpec act, std::string id)
-      : reset_fn_(std::move(reset_fn)), step_fn_(std::move(step_fn)), num_envs_(num_envs),
-        obs_(std::move(obs)), act_(std::move(act)), id_(std::move(id)) {}
+      : reset_fn_(std::move(reset_fn)),
+        step_fn_(std::move(step_fn)),
+        num_envs_(num_envs),
+        obs_(std::move(obs)),
+        act_(std::move(act)),
+        id_(std::move(id)) {}
 
   ~PyCallbackEnv() override {
     py::gil_scoped_acquire gil;  // the callables are Python objects
@@ -58,7 +62,8 @@ class PyCallbackEnv final : public VecEnvBase {
       result = step_fn_(i, a);
     }
     auto t = result.cast<py::tuple>();
-    if (t.size() != 4) throw std::runtime_error("step callback must return (obs, reward, terminated, truncated)");
+    if (t.size() != 4)
+      throw std::runtime_error("step callback must return (obs, reward, terminated, truncated)");
     copy_obs(t[0], obs);
     StepResult r;
     r.reward = t[1].cast<double>();
@@ -126,10 +131,10 @@ void bind_callback_env(py::module_& m) {
       [](py::object reset_fn, py::object step_fn, std::int64_t num_envs, py::tuple obs_space,
          py::tuple act_space, const std::string& id) {
         if (num_envs < 1) throw py::value_error("num_envs must be >= 1");
-        return std::make_unique<PyVecEnv>(std::make_unique<PyCallbackEnv>(
-            std::move(reset_fn), std::move(step_fn), num_envs,
-            space_from_tuple(obs_space, "observation_space"),
-            space_from_tuple(act_space, "action_space"), id));
+        return std::make_unique<PyVecEnv>(
+            std::make_unique<PyCallbackEnv>(std::move(reset_fn), std::move(step_fn), num_envs,
+                                            space_from_tuple(obs_space, "observation_space"),
+                                            space_from_tuple(act_space, "action_space"), id));
       },
       py::arg("reset"), py::arg("step"), py::arg("num_envs"), py::arg("observation_space"),
       py::arg("action_space"), py::arg("id"),

@@ -51,8 +51,8 @@ inline constexpr py::ssize_t kMaxElements = py::ssize_t{1} << 31;
 
 inline void require_size(const py::array& a, const char* name) {
   if (a.size() > kMaxElements)
-    throw py::value_error(concat(name, " has ", a.size(), " elements; at most ", kMaxElements,
-                                 " are accepted"));
+    throw py::value_error(
+        concat(name, " has ", a.size(), " elements; at most ", kMaxElements, " are accepted"));
 }
 
 // A C-contiguous, aligned array of T, copied only when needed (an unpickled
@@ -67,17 +67,19 @@ py::array_t<T, Flags> contiguous(const py::array& a, const char* name) {
   auto result = py::array_t<T, Flags>::ensure(a);
   if (!result)
     throw py::value_error(concat(name, " could not be converted to a contiguous array of ",
-                                 std::string(py::str(py::dtype::of<T>())), " (",
-                                 a.size(), " elements)"));
+                                 std::string(py::str(py::dtype::of<T>())), " (", a.size(),
+                                 " elements)"));
   return result;
 }
 
 inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape,
                           const char* name) {
   bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
-  for (std::size_t d = 0; ok && d < shape.size(); ++d) ok = a.shape(static_cast<py::ssize_t>(d)) == shape[d];
+  for (std::size_t d = 0; ok && d < shape.size(); ++d)
+    ok = a.shape(static_cast<py::ssize_t>(d)) == shape[d];
   if (!ok)
-    throw py::value_error(concat(name, " must have shape ", shape_str(shape), ", got ", shape_str(a)));
+    throw py::value_error(
+        concat(name, " must have shape ", shape_str(shape), ", got ", shape_str(a)));
 }
 
 // Integer arrays only (a float action for a Discrete space is a bug, not
@@ -88,8 +90,8 @@ inline py::array_t<std::int64_t> int64_array(const py::handle& obj, const char* 
   py::array a = as_array(obj, name);
   const char kind = a.dtype().kind();
   if (kind != 'i' && kind != 'u')
-    throw py::type_error(concat(name, " must be an integer array, got dtype ",
-                                std::string(py::str(a.dtype()))));
+    throw py::type_error(
+        concat(name, " must be an integer array, got dtype ", std::string(py::str(a.dtype()))));
   if (shape) require_shape(a, *shape, name);
   if (kind == 'u' && a.dtype().itemsize() == 8) {
     // uint64 values above 2**63 would wrap to negative int64 silently.
@@ -108,8 +110,8 @@ inline py::array_t<double> float64_array(const py::handle& obj, const char* name
   py::array a = as_array(obj, name);
   const char kind = a.dtype().kind();
   if (kind != 'f' && kind != 'i' && kind != 'u')
-    throw py::type_error(concat(name, " must be a real-valued array, got dtype ",
-                                std::string(py::str(a.dtype()))));
+    throw py::type_error(
+        concat(name, " must be a real-valued array, got dtype ", std::string(py::str(a.dtype()))));
   if (shape) require_shape(a, *shape, name);
   return contiguous<double>(a, name);
 }

@@ -24,9 +24,9 @@ void mean_baseline(const Collector& batch, const double* psi, double* base,
   for (std::int64_t j = 0; j < m; ++j) {
     const std::int64_t T = batch.record(j).length;
     const std::int64_t others = rows - T;
-    const double b =
-        others > 0 ? (total - episode_sum[static_cast<std::size_t>(j)]) / static_cast<double>(others)
-                   : 0.0;
+    const double b = others > 0 ? (total - episode_sum[static_cast<std::size_t>(j)]) /
+                                      static_cast<double>(others)
+                                : 0.0;
     std::fill(base + batch.offset(j), base + batch.offset(j) + T, b);
   }
 }

@@ -63,12 +63,12 @@ void EnvBuffer::grow(const StepLayout& layout, bool record_obs) {
   cap = next;
 }
 
-Collector::Collector(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
-                     std::uint64_t seed, int num_threads)
+Collector::Collector(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy, std::uint64_t seed,
+                     int num_threads)
     : env_(env), policy_(std::move(policy)), env_id_(env.id()), num_threads_(num_threads) {
   require(policy_ != nullptr, "policy must not be None");
-  require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
-          "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
+  require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads, "num_threads must be in [1, ",
+          ThreadPool::kMaxThreads, "], got ", num_threads);
   check_compatible();
   const PolicyModel& p = *policy_;
   layout_.phi = p.rows_per_step() * p.row_width();
@@ -97,8 +97,8 @@ void Collector::check_compatible() const {
   const PolicyModel& p = *policy_;
   const SpaceSpec aspace = env_.action_space();
   const std::string id = env_.id();
-  require(p.obs_dim() == env_.obs_size(), "the policy reads observations of length ",
-          p.obs_dim(), " but ", id, " has observations of length ", env_.obs_size());
+  require(p.obs_dim() == env_.obs_size(), "the policy reads observations of length ", p.obs_dim(),
+          " but ", id, " has observations of length ", env_.obs_size());
   if (p.discrete()) {
     require(aspace.discrete, "LinearSoftmax needs a Discrete action space; ", id,
             " has a Box action space (use LinearGaussian)");
@@ -130,8 +130,8 @@ void Collector::poll_stop(std::chrono::steady_clock::time_point& last) {
   if (should_stop_()) stop_.store(true, std::memory_order_relaxed);
 }
 
-void Collector::run(const PolicyParams& params, std::int64_t episodes,
-                    std::int64_t steps_quota, bool deterministic, bool record_obs) {
+void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int64_t steps_quota,
+                    bool deterministic, bool record_obs) {
   require(episodes > 0 || steps_quota > 0, "give episodes or steps (> 0)");
   const std::int64_t n_envs =
       steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), episodes);

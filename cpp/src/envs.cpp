@@ -16,8 +16,7 @@
 namespace pgfast {
 
 std::vector<std::string> classic_env_ids() {
-  return {"CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-          "Acrobot-v1"};
+  return {"CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1", "Acrobot-v1"};
 }
 
 std::unique_ptr<VecEnvBase> make_classic_env(const std::string& id, std::int64_t num_envs,

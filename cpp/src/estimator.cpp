@@ -32,8 +32,8 @@ void transpose_product_fixed(const double* Phi, const double* W, std::int64_t n,
       const double* w = W + t * kK;
       for (std::int64_t c = 0; c < C; ++c)
         for (int k = 0; k < kK; ++k)
-          G[c * kK + k] += (x0[c] * w[k] + x1[c] * w[kK + k]) +
-                           (x2[c] * w[2 * kK + k] + x3[c] * w[3 * kK + k]);
+          G[c * kK + k] +=
+              (x0[c] * w[k] + x1[c] * w[kK + k]) + (x2[c] * w[2 * kK + k] + x3[c] * w[3 * kK + k]);
     }
   }
   for (; t < n; ++t) {
@@ -51,11 +51,16 @@ void transpose_product(const double* Phi, const double* W, std::int64_t n, std::
                        std::int64_t K, double* G) {
   if (C <= 4096) {
     switch (K) {
-      case 1: return transpose_product_fixed<1>(Phi, W, n, C, G);
-      case 2: return transpose_product_fixed<2>(Phi, W, n, C, G);
-      case 3: return transpose_product_fixed<3>(Phi, W, n, C, G);
-      case 4: return transpose_product_fixed<4>(Phi, W, n, C, G);
-      default: break;
+      case 1:
+        return transpose_product_fixed<1>(Phi, W, n, C, G);
+      case 2:
+        return transpose_product_fixed<2>(Phi, W, n, C, G);
+      case 3:
+        return transpose_product_fixed<3>(Phi, W, n, C, G);
+      case 4:
+        return transpose_product_fixed<4>(Phi, W, n, C, G);
+      default:
+        break;
     }
   }
   ConstMatMap X(Phi, n, C);
@@ -77,7 +82,9 @@ std::int64_t value_width(const PolicyModel& p, const EstimatorConfig& cfg) {
 }  // namespace
 
 Estimator::Estimator(std::shared_ptr<const PolicyModel> policy, EstimatorConfig config)
-    : policy_(std::move(policy)), cfg_(config), value_(value_width(*policy_, cfg_), config.value_ridge) {
+    : policy_(std::move(policy)),
+      cfg_(config),
+      value_(value_width(*policy_, cfg_), config.value_ridge) {
   const PolicyModel& p = *policy_;
   P_ = p.n_params();
   R_ = p.rows_per_step();
@@ -136,7 +143,8 @@ void Estimator::compute_psi(const Collector& batch, std::int64_t j0, std::int64_
         break;
       case Returns::kDiscountedRewardToGo: {
         double discount = 1.0;
-        for (std::int64_t t = 0; t < e.length; ++t, discount *= gamma) psi[t] = discount * target[t];
+        for (std::int64_t t = 0; t < e.length; ++t, discount *= gamma)
+          psi[t] = discount * target[t];
         break;
       }
       case Returns::kGae: {
@@ -198,8 +206,7 @@ void Estimator::reserve(std::int64_t steps) {
 // ws.gj = the flat gradient of episode j with per-step weights.
 template <class Policy>
 void Estimator::episode_gradient(const Policy& policy, const Collector& batch, std::int64_t j,
-                                 const PolicyParams& p, const double* weight,
-                                 Workspace& ws) const {
+                                 const PolicyParams& p, const double* weight, Workspace& ws) const {
   const EnvBuffer& b = batch.buffer(j);
   const EpisodeRecord& e = batch.record(j);
   const StepLayout& L = batch.layout();
@@ -304,16 +311,16 @@ void Estimator::sum_blocks(Collector& batch, const PolicyParams& p, bool optimal
           const double* s = score_sums_.data() + j * P;
           for (std::int64_t k = 0; k < P; ++k) {
             const double den = s2_[static_cast<std::size_t>(k)] - s[k] * s[k];
-            const double b = den > 0 ? (s2r_[static_cast<std::size_t>(k)] - s[k] * s[k] * R) / den
-                                     : 0.0;
+            const double b =
+                den > 0 ? (s2r_[static_cast<std::size_t>(k)] - s[k] * s[k] * R) / den : 0.0;
             gj[k] = s[k] * (R - b);
           }
         } else {
           // Psi - b per episode, in the (parallel) gradient pass.
           const std::int64_t o = batch.offset(j), T = batch.record(j).length;
           double* adv = ensure(ws.adv, T);
-          for (std::int64_t t = 0; t < T; ++t) adv[t] = psi_[static_cast<std::size_t>(o + t)] -
-                                                        base_[static_cast<std::size_t>(o + t)];
+          for (std::int64_t t = 0; t < T; ++t)
+            adv[t] = psi_[static_cast<std::size_t>(o + t)] - base_[static_cast<std::size_t>(o + t)];
           episode_gradient(policy, batch, j, p, adv, ws);
         }
         for (std::int64_t k = 0; k < P; ++k) sum[k] += gj[k];

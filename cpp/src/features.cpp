@@ -36,8 +36,8 @@ class Box01 {
     require(!low_.empty(), "low and high must have at least one entry");
     require(static_cast<std::int64_t>(low_.size()) <= kMaxDim, "low and high may have at most ",
             kMaxDim, " entries, got ", low_.size());
-    require(high.size() == low_.size(), "low and high must have the same length, got ",
-            low_.size(), " and ", high.size());
+    require(high.size() == low_.size(), "low and high must have the same length, got ", low_.size(),
+            " and ", high.size());
     inv_width_.resize(low_.size());
     for (std::size_t k = 0; k < low_.size(); ++k) {
       require(std::isfinite(low_[k]) && std::isfinite(high[k]), "low[", k, "] and high[", k,
@@ -89,9 +89,8 @@ class OneHot final : public FeatureMap {
     out[static_cast<std::int64_t>(obs[0])] = 1.0;
   }
   void check_obs(const double* obs, std::int64_t row) const override {
-    require(obs[0] == std::floor(obs[0]) && obs[0] >= 0 && obs[0] < static_cast<double>(n_),
-            "obs[", row, "] must be an integer in [0, ", n_, ") for OneHot features, got ",
-            obs[0]);
+    require(obs[0] == std::floor(obs[0]) && obs[0] >= 0 && obs[0] < static_cast<double>(n_), "obs[",
+            row, "] must be an integer in [0, ", n_, ") for OneHot features, got ", obs[0]);
   }
 
  private:
@@ -104,14 +103,13 @@ class Table final : public FeatureMap {
       : matrix_(std::move(matrix)), S_(n_states), F_(n_features) {
     require(n_states >= 1, "the table needs at least one state, got ", n_states);
     require(n_features >= 1, "the table needs at least one feature, got ", n_features);
-    require(n_states <= kMaxFeatures * 16 / n_features, "the table is too large (", n_states,
-            " x ", n_features, ")");
+    require(n_states <= kMaxFeatures * 16 / n_features, "the table is too large (", n_states, " x ",
+            n_features, ")");
     require(static_cast<std::int64_t>(matrix_.size()) == n_states * n_features,
             "the table must have ", n_states * n_features, " values, got ", matrix_.size());
     for (std::size_t k = 0; k < matrix_.size(); ++k)
-      require(std::isfinite(matrix_[k]), "matrix[", k / static_cast<std::size_t>(n_features),
-              ", ", k % static_cast<std::size_t>(n_features), "] must be finite, got ",
-              matrix_[k]);
+      require(std::isfinite(matrix_[k]), "matrix[", k / static_cast<std::size_t>(n_features), ", ",
+              k % static_cast<std::size_t>(n_features), "] must be finite, got ", matrix_[k]);
   }
   std::string kind() const override { return "table"; }
   std::int64_t obs_dim() const override { return 1; }
@@ -121,8 +119,8 @@ class Table final : public FeatureMap {
     for (std::int64_t k = 0; k < F_; ++k) out[k] = row[k];
   }
   void check_obs(const double* obs, std::int64_t row) const override {
-    require(obs[0] == std::floor(obs[0]) && obs[0] >= 0 && obs[0] < static_cast<double>(S_),
-            "obs[", row, "] must be an integer in [0, ", S_, ") for Table features, got ", obs[0]);
+    require(obs[0] == std::floor(obs[0]) && obs[0] >= 0 && obs[0] < static_cast<double>(S_), "obs[",
+            row, "] must be an integer in [0, ", S_, ") for Table features, got ", obs[0]);
   }
 
  private:
@@ -144,8 +142,8 @@ class Polynomial final : public FeatureMap {
     for (std::int64_t d = 1; d <= degree; ++d) {
       for (std::int64_t m = begin; m < end; ++m) {
         for (std::int64_t v = last_var[static_cast<std::size_t>(m)]; v < dim; ++v) {
-          require(static_cast<std::int64_t>(parent_.size()) < kMaxFeatures,
-                  "Polynomial(dim=", dim, ", degree=", degree, ") has too many features");
+          require(static_cast<std::int64_t>(parent_.size()) < kMaxFeatures, "Polynomial(dim=", dim,
+                  ", degree=", degree, ") has too many features");
           parent_.push_back(m);
           var_.push_back(v);
           last_var.push_back(v);
@@ -274,8 +272,7 @@ class Fourier final : public FeatureMap {
 // the exponent): at most 2.2 ulp (1 + a) for the product, 2.7 for the sum.
 class Rbf final : public FeatureMap {
  public:
-  Rbf(std::int64_t centers_per_dim, std::vector<double> low, std::vector<double> high,
-      double width)
+  Rbf(std::int64_t centers_per_dim, std::vector<double> low, std::vector<double> high, double width)
       : box_(std::move(low), std::move(high)), k_(centers_per_dim) {
     require(centers_per_dim >= 1, "centers_per_dim must be >= 1, got ", centers_per_dim);
     require(std::isfinite(width) && width > 0, "width must be > 0, got ", width);
@@ -380,7 +377,9 @@ void FeatureMap::check_obs(const double* obs, std::int64_t row) const {
     require(!std::isnan(obs[k]), "obs[", row, ", ", k, "] is NaN");
 }
 
-std::shared_ptr<FeatureMap> make_identity(std::int64_t dim) { return std::make_shared<Identity>(dim); }
+std::shared_ptr<FeatureMap> make_identity(std::int64_t dim) {
+  return std::make_shared<Identity>(dim);
+}
 std::shared_ptr<FeatureMap> make_one_hot(std::int64_t n) { return std::make_shared<OneHot>(n); }
 std::shared_ptr<FeatureMap> make_table(std::vector<double> matrix, std::int64_t n_states,
                                        std::int64_t n_features) {

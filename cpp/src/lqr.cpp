@@ -2,7 +2,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 #include <cmath>
 #include <memory>
@@ -26,6 +25,58 @@ ConstMap view(const std::vector<double>& data, std::int64_t rows, std::int64_t c
 void check_finite(const std::vector<double>& data, const char* name) {
   for (std::size_t k = 0; k < data.size(); ++k)
     require(std::isfinite(data[k]), name, " must be finite; entry ", k, " is ", data[k]);
+}
+
+// The smallest eigenvalue of a symmetric matrix by cyclic Jacobi rotations:
+// called once per env construction on small matrices, and a fraction of
+// what Eigen's SelfAdjointEigenSolver costs to compile (15 of this file's
+// 37 s).
+double min_eigenvalue(Matrix a) {
+  const Eigen::Index n = a.rows();
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0.0;
+    for (Eigen::Index p = 0; p < n; ++p)
+      for (Eigen::Index q = p + 1; q < n; ++q) off += a(p, q) * a(p, q);
+    if (off <= 1e-30 * (1.0 + a.squaredNorm())) break;
+    for (Eigen::Index p = 0; p < n; ++p) {
+      for (Eigen::Index q = p + 1; q < n; ++q) {
+        if (a(p, q) == 0.0) continue;
+        const double theta = (a(q, q) - a(p, p)) / (2.0 * a(p, q));
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+        for (Eigen::Index k = 0; k < n; ++k) {  // columns p, q
+          const double akp = a(k, p), akq = a(k, q);
+          a(k, p) = c * akp - s * akq;
+          a(k, q) = s * akp + c * akq;
+        }
+        for (Eigen::Index k = 0; k < n; ++k) {  // rows p, q
+          const double apk = a(p, k), aqk = a(q, k);
+          a(p, k) = c * apk - s * aqk;
+          a(q, k) = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  return a.diagonal().minCoeff();
+}
+
+// rho(M) = lim ||M^k||^(1/k) (Gelfand), at k = 2^40 by repeated squaring,
+// rescaled each time: avoids Eigen's general eigensolver for one check.
+double spectral_radius(const Matrix& m) {
+  Matrix s = m;
+  double log_norm = 0.0;  // log of the scale divided out of s so far
+  constexpr int kSquarings = 40;
+  for (int i = 0; i < kSquarings; ++i) {
+    const double norm = s.cwiseAbs().maxCoeff();
+    if (norm == 0.0) return 0.0;
+    s /= norm;
+    log_norm = 2.0 * (log_norm + std::log(norm));
+    s = s * s;
+  }
+  const double norm = s.cwiseAbs().maxCoeff();
+  if (norm == 0.0) return 0.0;
+  return std::exp((log_norm + std::log(norm)) / std::ldexp(1.0, kSquarings));
 }
 
 bool is_symmetric(const Matrix& M) {
@@ -53,10 +104,10 @@ void LqrConfig::validate() const {
   const Matrix q = view(Q, n, n), r = view(R, m, m);
   require(is_symmetric(q), "Q must be symmetric");
   require(is_symmetric(r), "R must be symmetric");
-  const double q_min = Eigen::SelfAdjointEigenSolver<Matrix>(q, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
+  const double q_min = min_eigenvalue(q);
   require(q_min >= -1e-10 * (1.0 + q.cwiseAbs().maxCoeff()),
           "Q must be positive semi-definite, its smallest eigenvalue is ", q_min);
-  const double r_min = Eigen::SelfAdjointEigenSolver<Matrix>(r, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
+  const double r_min = min_eigenvalue(r);
   require(r_min > 0, "R must be positive definite, its smallest eigenvalue is ", r_min);
 }
 
@@ -98,7 +149,7 @@ RiccatiSolution lqr_riccati(const LqrConfig& c, double gamma) {
   const Matrix P = 0.5 * (Hk + Hk.transpose());
   const Matrix K = (R + B.transpose() * P * B).llt().solve(B.transpose() * P * A);
   const Matrix closed_loop = A - B * K;
-  const double radius = closed_loop.eigenvalues().cwiseAbs().maxCoeff();
+  const double radius = spectral_radius(closed_loop);
   require(radius < 1.0, "the Riccati solution does not stabilise the system (spectral radius ",
           radius, "); check that (A, Q) is detectable");
   out.P.assign(P.data(), P.data() + P.size());

@@ -90,7 +90,8 @@ void Reinforce::online_episode(std::int64_t j, double* theta, double* log_std,
   });
   unflatten(updated_, theta, log_std);
   double psi_mean = 0.0;
-  for (std::int64_t t = 0; t < e.length; ++t) psi_mean += estimator_.psi()[static_cast<std::size_t>(t)];
+  for (std::int64_t t = 0; t < e.length; ++t)
+    psi_mean += estimator_.psi()[static_cast<std::size_t>(t)];
   psi_mean /= static_cast<double>(e.length);
   ++episodes_seen_;
   running_mean_ += (psi_mean - running_mean_) / static_cast<double>(episodes_seen_);

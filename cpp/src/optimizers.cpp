@@ -12,9 +12,12 @@ double Optimizer::condition() const { return std::numeric_limits<double>::quiet_
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::int64_t n) {
   switch (config.kind) {
-    case OptimizerKind::kSgd: return std::make_unique<Sgd>(config.lr, n);
-    case OptimizerKind::kAdam: return std::make_unique<Adam>(config, n);
-    case OptimizerKind::kNatural: return std::make_unique<NaturalGradient>(config, n);
+    case OptimizerKind::kSgd:
+      return std::make_unique<Sgd>(config.lr, n);
+    case OptimizerKind::kAdam:
+      return std::make_unique<Adam>(config, n);
+    case OptimizerKind::kNatural:
+      return std::make_unique<NaturalGradient>(config, n);
   }
   throw std::logic_error("unknown optimizer");
 }

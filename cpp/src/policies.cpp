@@ -54,11 +54,16 @@ void LinearSoftmax::score_weights(const PolicyParams& /*p*/, const double* out,
     return;
   }
   switch (K_) {
-    case 1: return factored_weights<1>(out, actions, weight, T, W);
-    case 2: return factored_weights<2>(out, actions, weight, T, W);
-    case 3: return factored_weights<3>(out, actions, weight, T, W);
-    case 4: return factored_weights<4>(out, actions, weight, T, W);
-    default: return factored_weights<0>(out, actions, weight, T, W);
+    case 1:
+      return factored_weights<1>(out, actions, weight, T, W);
+    case 2:
+      return factored_weights<2>(out, actions, weight, T, W);
+    case 3:
+      return factored_weights<3>(out, actions, weight, T, W);
+    case 4:
+      return factored_weights<4>(out, actions, weight, T, W);
+    default:
+      return factored_weights<0>(out, actions, weight, T, W);
   }
 }
 
@@ -129,8 +134,8 @@ StateActionSoftmax::StateActionSoftmax(std::vector<double> table, std::int64_t n
                                        std::int64_t n_actions, std::int64_t d)
     : S_(n_states), A_(n_actions), d_(d) {
   require(n_states >= 1, "the table needs at least one state, got ", n_states);
-  require(n_actions >= 1 && n_actions <= kMaxActions, "the table needs between 1 and ",
-          kMaxActions, " actions, got ", n_actions);
+  require(n_actions >= 1 && n_actions <= kMaxActions, "the table needs between 1 and ", kMaxActions,
+          " actions, got ", n_actions);
   require(d >= 1, "the table needs at least one feature, got ", d);
   require(n_states <= kMaxTable / n_actions && n_states * n_actions <= kMaxTable / d,
           "the table has more than ", kMaxTable, " entries");

@@ -35,7 +35,6 @@ double spread(double mean, std::int64_t m, Value value) {
   return scale * std::sqrt(sq / static_cast<double>(m));
 }
 
-
 }  // namespace
 
 // Euclidean norm, scaled so that huge finite entries do not overflow.
@@ -50,12 +49,10 @@ double scaled_norm(const std::vector<double>& g) {
 
 void ReinforceConfig::validate() const {
   require(std::isfinite(lr) && lr > 0, "lr must be > 0, got ", lr);
-  require(std::isfinite(gamma) && gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ",
-          gamma);
-  require(episodes_per_update >= 1, "episodes_per_update must be >= 1, got ",
-          episodes_per_update);
-  require(steps_per_update >= 0,
-          "steps_per_update must be >= 0 (0: use episodes_per_update), got ", steps_per_update);
+  require(std::isfinite(gamma) && gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
+  require(episodes_per_update >= 1, "episodes_per_update must be >= 1, got ", episodes_per_update);
+  require(steps_per_update >= 0, "steps_per_update must be >= 0 (0: use episodes_per_update), got ",
+          steps_per_update);
   require(!(online && steps_per_update > 0), "update='online' counts episodes, not steps");
   require(std::isfinite(gae_lambda) && gae_lambda >= 0 && gae_lambda <= 1,
           "gae_lambda must be in [0, 1], got ", gae_lambda);
@@ -68,8 +65,8 @@ void ReinforceConfig::validate() const {
   require(std::isfinite(max_kl) && max_kl >= 0, "max_kl must be >= 0, got ", max_kl);
   require(std::isfinite(value_ridge) && value_ridge > 0, "value_ridge must be > 0, got ",
           value_ridge);
-  require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
-          "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
+  require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads, "num_threads must be in [1, ",
+          ThreadPool::kMaxThreads, "], got ", num_threads);
   require(!(baseline == Baseline::kOptimal && returns != Returns::kTotal),
           "baseline='optimal' (b_k = E[g_k^2 R] / E[g_k^2]) is defined for returns='total'");
   require(!(returns == Returns::kGae && baseline != Baseline::kNone),
@@ -132,9 +129,11 @@ Reinforce::Reinforce(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
   // limit of millions of steps is sized as episodes arrive instead).
   const std::int64_t limit = env_.max_episode_steps();
   if (limit > 0 && limit <= 100'000) estimator_.reserve(limit);
-  for (auto* v : {&grad_, &step_, &before_, &updated_}) v->assign(static_cast<std::size_t>(P_), 0.0);
+  for (auto* v : {&grad_, &step_, &before_, &updated_})
+    v->assign(static_cast<std::size_t>(P_), 0.0);
   if (optimizer_->needs_fisher()) fisher_.assign(static_cast<std::size_t>(P_ * P_), 0.0);
-  scratch_.assign(static_cast<std::size_t>(std::max<std::int64_t>(policy_->scratch_size(), 1)), 0.0);
+  scratch_.assign(static_cast<std::size_t>(std::max<std::int64_t>(policy_->scratch_size(), 1)),
+                  0.0);
   old_log_std_.assign(static_cast<std::size_t>(std::max<std::int64_t>(D_, 1)), 0.0);
 }
 
@@ -158,17 +157,16 @@ auto translate_interrupt(Fn&& fn) {
 }  // namespace
 
 IterationStats Reinforce::iterate(double* theta, double* log_std) {
-  return translate_interrupt([&] {
-    return cfg_.online ? step_online(theta, log_std) : step(theta, log_std);
-  });
+  return translate_interrupt(
+      [&] { return cfg_.online ? step_online(theta, log_std) : step(theta, log_std); });
 }
 
 // rollout -> estimate -> step.
 IterationStats Reinforce::step(double* theta, double* log_std) {
   const PolicyParams params{theta, log_std};
-  const std::int64_t quota =
-      cfg_.steps_per_update > 0 ? (cfg_.steps_per_update + env_.num_envs() - 1) / env_.num_envs()
-                                : 0;
+  const std::int64_t quota = cfg_.steps_per_update > 0
+                                 ? (cfg_.steps_per_update + env_.num_envs() - 1) / env_.num_envs()
+                                 : 0;
   collector_.run(params, cfg_.episodes_per_update, quota, false);
   estimator_.advantages(collector_);
   estimator_.gradient(collector_, params, grad_.data(), nullptr);
@@ -253,8 +251,10 @@ std::vector<double> Reinforce::fisher(const double* theta, const double* log_std
                                       std::int64_t episodes) {
   return translate_interrupt([&] {
     require(episodes >= 1, "episodes must be >= 1, got ", episodes);
-    require(P_ <= kMaxDense, "the Fisher matrix of ", P_, " parameters is too large to form (at "
-            "most ", kMaxDense, ")");
+    require(P_ <= kMaxDense, "the Fisher matrix of ", P_,
+            " parameters is too large to form (at "
+            "most ",
+            kMaxDense, ")");
     const PolicyParams params{theta, log_std};
     collector_.run(params, episodes, 0, false);
     std::vector<double> out(static_cast<std::size_t>(P_ * P_));

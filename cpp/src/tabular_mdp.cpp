@@ -54,7 +54,8 @@ void TabularMdp::validate() const {
 
 TabularMdpModel::TabularMdpModel(TabularMdp mdp) : mdp_(std::move(mdp)) {
   mdp_.validate();
-  const auto S = static_cast<std::size_t>(mdp_.n_states), A = static_cast<std::size_t>(mdp_.n_actions);
+  const auto S = static_cast<std::size_t>(mdp_.n_states),
+             A = static_cast<std::size_t>(mdp_.n_actions);
   row_begin_.reserve(S * A + 1);
   row_begin_.push_back(0);
   for (std::size_t row = 0; row < S * A; ++row) {
@@ -90,8 +91,7 @@ BanditModel::BanditModel(std::vector<double> means, std::vector<double> stds)
           "), got ", stds_.size());
   for (std::size_t k = 0; k < means_.size(); ++k) {
     require(std::isfinite(means_[k]), "means[", k, "] must be finite, got ", means_[k]);
-    require(std::isfinite(stds_[k]) && stds_[k] >= 0, "stds[", k, "] must be >= 0, got ",
-            stds_[k]);
+    require(std::isfinite(stds_[k]) && stds_[k] >= 0, "stds[", k, "] must be >= 0, got ", stds_[k]);
   }
 }
 
@@ -102,7 +102,10 @@ void BanditModel::check_state(const double* s, std::int64_t row) const {
 
 ContinuousBanditModel::ContinuousBanditModel(std::vector<double> a_star, double noise_std,
                                              std::vector<double> low, std::vector<double> high)
-    : a_star_(std::move(a_star)), noise_std_(noise_std), low_(std::move(low)), high_(std::move(high)) {
+    : a_star_(std::move(a_star)),
+      noise_std_(noise_std),
+      low_(std::move(low)),
+      high_(std::move(high)) {
   require(!a_star_.empty(), "a_star must have at least one entry");
   require(std::isfinite(noise_std_) && noise_std_ >= 0, "noise_std must be >= 0, got ", noise_std_);
   require(low_.size() == a_star_.size() && high_.size() == a_star_.size(),
@@ -121,8 +124,8 @@ void ContinuousBanditModel::check_state(const double* s, std::int64_t row) const
 
 std::unique_ptr<VecEnvBase> make_tabular_env(TabularMdp mdp, std::int64_t num_envs,
                                              std::uint64_t seed, int num_threads) {
-  return std::make_unique<VecEnv<TabularMdpModel>>(TabularMdpModel(std::move(mdp)), num_envs,
-                                                   seed, num_threads);
+  return std::make_unique<VecEnv<TabularMdpModel>>(TabularMdpModel(std::move(mdp)), num_envs, seed,
+                                                   num_threads);
 }
 
 std::unique_ptr<VecEnvBase> make_bandit_env(std::vector<double> means, std::vector<double> stds,
@@ -132,8 +135,8 @@ std::unique_ptr<VecEnvBase> make_bandit_env(std::vector<double> means, std::vect
                                                num_envs, seed, num_threads);
 }
 
-std::unique_ptr<VecEnvBase> make_continuous_bandit_env(std::vector<double> a_star,
-                                                       double noise_std, std::vector<double> low,
+std::unique_ptr<VecEnvBase> make_continuous_bandit_env(std::vector<double> a_star, double noise_std,
+                                                       std::vector<double> low,
                                                        std::vector<double> high,
                                                        std::int64_t num_envs, std::uint64_t seed,
                                                        int num_threads) {

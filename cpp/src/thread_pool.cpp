@@ -56,7 +56,8 @@ void ThreadPool::parallel_for(std::int64_t n, int num_chunks, RangeFn fn, const 
   spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; });
   std::unique_lock<std::mutex> lock(mutex_);
   if (idle) {
-    while (!work_done_.wait_for(lock, std::chrono::milliseconds(5), [this] { return pending_ == 0; })) {
+    while (!work_done_.wait_for(lock, std::chrono::milliseconds(5),
+                                [this] { return pending_ == 0; })) {
       lock.unlock();
       (*idle)();
       lock.lock();

@@ -96,7 +96,8 @@ TabularMdp frozen_lake(const std::string& map_name, bool is_slippery,
 TabularMdp cliff_walking(std::int64_t max_episode_steps) {
   constexpr std::int64_t kRows = 4, kCols = 12;
   // UP, RIGHT, DOWN, LEFT as (row, col) deltas.
-  constexpr std::array<std::array<std::int64_t, 2>, 4> kMoves = {{{-1, 0}, {0, 1}, {1, 0}, {0, -1}}};
+  constexpr std::array<std::array<std::int64_t, 2>, 4> kMoves = {
+      {{-1, 0}, {0, 1}, {1, 0}, {0, -1}}};
   TabularMdp mdp = empty_mdp(kRows * kCols, 4);
   mdp.id = "CliffWalking-v1";
   mdp.max_episode_steps = max_episode_steps;

@@ -37,7 +37,7 @@ class ThreadPool;
 inline constexpr std::int64_t kMaxEpisodeSteps = 10'000'000;
 
 struct EpisodeRecord {
-  std::int64_t start = 0;   // first row in its env's buffer
+  std::int64_t start = 0;  // first row in its env's buffer
   std::int64_t length = 0;
   bool terminated = false;
   bool truncated = false;
@@ -85,7 +85,7 @@ struct EpisodeJob {
   StepLayout layout;
   bool deterministic = false;
   bool record_obs = false;
-  std::int64_t max_steps = 0;  // time limit, 0 for none
+  std::int64_t max_steps = 0;   // time limit, 0 for none
   const double* low = nullptr;  // Box action bounds, for clipping
   const double* high = nullptr;
   const char* env_id = "";

@@ -62,8 +62,8 @@ struct IterationStats {
   double episodes = 0;
   double env_steps = 0;
   double grad_norm = 0;
-  double entropy = 0;  // mean over an evenly spaced sample of the batch's states
-  double kl = 0;       // mean KL(old || new) over the same sample
+  double entropy = 0;           // mean over an evenly spaced sample of the batch's states
+  double kl = 0;                // mean KL(old || new) over the same sample
   double fisher_condition = 0;  // natural gradient only, else NaN
 };
 
@@ -71,7 +71,7 @@ struct IterationStats {
 // the bindings and the Python side read. Counts are integral.
 struct StatField {
   const char* name;
-  double IterationStats::*member;
+  double IterationStats::* member;
   bool integral;
 };
 inline constexpr std::array<StatField, 11> kIterationStats{{

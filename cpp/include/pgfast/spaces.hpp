@@ -13,18 +13,21 @@ enum class Dtype { kFloat32, kFloat64, kInt64 };
 
 inline const char* dtype_name(Dtype d) {
   switch (d) {
-    case Dtype::kFloat32: return "float32";
-    case Dtype::kFloat64: return "float64";
-    case Dtype::kInt64: return "int64";
+    case Dtype::kFloat32:
+      return "float32";
+    case Dtype::kFloat64:
+      return "float64";
+    case Dtype::kInt64:
+      return "int64";
   }
   return "?";
 }
 
 struct SpaceSpec {
   bool discrete = false;
-  std::int64_t n = 0;                // Discrete: number of values
-  std::vector<std::int64_t> shape;   // Box: shape (1-D here)
-  std::vector<double> low, high;     // Box: bounds, already rounded to dtype
+  std::int64_t n = 0;               // Discrete: number of values
+  std::vector<std::int64_t> shape;  // Box: shape (1-D here)
+  std::vector<double> low, high;    // Box: bounds, already rounded to dtype
   Dtype dtype = Dtype::kFloat64;
 
   static SpaceSpec make_discrete(std::int64_t n) {

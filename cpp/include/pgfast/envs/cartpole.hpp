@@ -45,9 +45,9 @@ class CartPole {
   std::int64_t scratch_dim() const { return 0; }
   std::int64_t max_episode_steps() const { return 500; }
   SpaceSpec observation_space() const {
-    return SpaceSpec::make_box(
-        {-kXThreshold * 2, -kInf, -kThetaThresholdRadians * 2, -kInf},
-        {kXThreshold * 2, kInf, kThetaThresholdRadians * 2, kInf}, Dtype::kFloat32);
+    return SpaceSpec::make_box({-kXThreshold * 2, -kInf, -kThetaThresholdRadians * 2, -kInf},
+                               {kXThreshold * 2, kInf, kThetaThresholdRadians * 2, kInf},
+                               Dtype::kFloat32);
   }
   SpaceSpec action_space() const { return SpaceSpec::make_discrete(2); }
   static const std::vector<ParamField<Params>>& param_fields() {

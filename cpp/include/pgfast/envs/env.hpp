@@ -48,7 +48,7 @@ enum class Domain { kFinite, kPositive, kNonNegative };
 template <class Params>
 struct ParamField {
   const char* name;
-  double Params::*member;
+  double Params::* member;
   Domain domain;
 };
 

@@ -20,12 +20,12 @@
 namespace pgfast {
 
 struct LqrConfig {
-  std::int64_t n = 0;      // state dimension
-  std::int64_t m = 0;      // action dimension
-  std::vector<double> A;   // n x n, row-major
-  std::vector<double> B;   // n x m
-  std::vector<double> Q;   // n x n, symmetric positive semi-definite
-  std::vector<double> R;   // m x m, symmetric positive definite
+  std::int64_t n = 0;     // state dimension
+  std::int64_t m = 0;     // action dimension
+  std::vector<double> A;  // n x n, row-major
+  std::vector<double> B;  // n x m
+  std::vector<double> Q;  // n x n, symmetric positive semi-definite
+  std::vector<double> R;  // m x m, symmetric positive definite
   double init_std = 1.0;
   double noise_std = 0.0;
   std::int64_t max_episode_steps = 100;

@@ -73,8 +73,7 @@ class Pendulum {
             : (u > static_cast<float>(kMaxTorque) ? static_cast<float>(kMaxTorque) : u);
     const double angle = classic::py_mod(th + classic::kPi, 2 * classic::kPi) - classic::kPi;
     const float u_cost = 0.001f * classic::py_powf(u, 2.0f);
-    const double costs =
-        py_pow(angle, 2) + 0.1 * py_pow(thdot, 2) + static_cast<double>(u_cost);
+    const double costs = py_pow(angle, 2) + 0.1 * py_pow(thdot, 2) + static_cast<double>(u_cost);
     const float u_acc = static_cast<float>(3.0 / (p.m * py_pow(p.l, 2))) * u;
     double newthdot =
         thdot + (3 * p.g / (2 * p.l) * std::sin(th) + static_cast<double>(u_acc)) * p.dt;

@@ -25,8 +25,8 @@ std::unique_ptr<VecEnvBase> make_tabular_env(TabularMdp mdp, std::int64_t num_en
 std::unique_ptr<VecEnvBase> make_bandit_env(std::vector<double> means, std::vector<double> stds,
                                             std::int64_t num_envs, std::uint64_t seed,
                                             int num_threads);
-std::unique_ptr<VecEnvBase> make_continuous_bandit_env(std::vector<double> a_star,
-                                                       double noise_std, std::vector<double> low,
+std::unique_ptr<VecEnvBase> make_continuous_bandit_env(std::vector<double> a_star, double noise_std,
+                                                       std::vector<double> low,
                                                        std::vector<double> high,
                                                        std::int64_t num_envs, std::uint64_t seed,
                                                        int num_threads);

@@ -19,10 +19,10 @@ namespace pgfast {
 struct TabularMdp {
   std::int64_t n_states = 0;
   std::int64_t n_actions = 0;
-  std::vector<double> P;         // n_states * n_actions * n_states
-  std::vector<double> R;         // n_states * n_actions * n_states
-  std::vector<double> initial;   // n_states
-  std::vector<bool> terminal;    // n_states
+  std::vector<double> P;               // n_states * n_actions * n_states
+  std::vector<double> R;               // n_states * n_actions * n_states
+  std::vector<double> initial;         // n_states
+  std::vector<bool> terminal;          // n_states
   std::int64_t max_episode_steps = 0;  // 0: no limit
   std::string id = "TabularMDP";
 

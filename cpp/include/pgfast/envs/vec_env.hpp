@@ -29,8 +29,8 @@ template <class Model>
 struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().step_block(
                                  std::declval<const typename Model::Params*>(),
                                  std::declval<double*>(), std::declval<const std::int64_t*>(),
-                                 std::int64_t{}, std::declval<double*>(),
-                                 std::declval<bool*>()))>> : std::true_type {};
+                                 std::int64_t{}, std::declval<double*>(), std::declval<bool*>()))>>
+    : std::true_type {};
 
 // Keeps every buffer (num_envs times a row width) far from overflow and
 // from exhausting memory: 2**24 CartPoles already hold ~1 GiB of state.
@@ -44,8 +44,8 @@ class VecEnv final : public VecEnvBase {
 
   VecEnv(Model model, std::int64_t num_envs, std::uint64_t seed_value, int num_threads)
       : model_(std::move(model)), num_envs_(num_envs) {
-    require(num_envs >= 1 && num_envs <= kMaxEnvs, "num_envs must be in [1, ", kMaxEnvs,
-            "], got ", num_envs);
+    require(num_envs >= 1 && num_envs <= kMaxEnvs, "num_envs must be in [1, ", kMaxEnvs, "], got ",
+            num_envs);
     require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads,
             "num_threads must be in [1, ", ThreadPool::kMaxThreads, "], got ", num_threads);
     state_dim_ = model_.state_dim();
@@ -102,9 +102,7 @@ class VecEnv final : public VecEnvBase {
     });
   }
 
-  void get_state(double* out) const override {
-    std::copy(state_.begin(), state_.end(), out);
-  }
+  void get_state(double* out) const override { std::copy(state_.begin(), state_.end(), out); }
   void set_state(const double* states) override {
     for (std::int64_t i = 0; i < num_envs_; ++i) {
       const double* row = states + i * state_dim_;
@@ -216,7 +214,7 @@ class VecEnv final : public VecEnvBase {
 
    private:
     void observe(double* obs) {
-      Obs typed[kMaxLocal];
+      Obs typed[kMaxLocal] = {};
       env_.model_.observe(params_, state_, typed);
       for (std::int64_t k = 0; k < env_.obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
     }
@@ -237,7 +235,7 @@ class VecEnv final : public VecEnvBase {
     // registers: a round trip through memory lengthens every step's chain.
     constexpr std::int64_t kLocal = 8;
     if (obs_size_ <= kLocal) {
-      Obs typed[kLocal];
+      Obs typed[kLocal] = {};
       model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), typed);
       for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
       return;
@@ -286,7 +284,8 @@ class VecEnv final : public VecEnvBase {
     for (std::int64_t i = begin; i < end; ++i) {
       if (mask && !mask[i]) continue;
       reset_one(i);
-      if (obs) model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+      if (obs)
+        model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
     }
   }
 
@@ -312,9 +311,8 @@ class VecEnv final : public VecEnvBase {
         if constexpr (!has_step_block<Model>::value) {
           StepResult r;
           if constexpr (Model::kDiscreteAction) {
-            r = model_.step(params_[k], state_row(i),
-                            static_cast<const std::int64_t*>(actions)[i], rngs_[k],
-                            scratch_row(i));
+            r = model_.step(params_[k], state_row(i), static_cast<const std::int64_t*>(actions)[i],
+                            rngs_[k], scratch_row(i));
           } else {
             r = model_.step(params_[k], state_row(i),
                             static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
@@ -341,8 +339,8 @@ class VecEnv final : public VecEnvBase {
       known += known.empty() ? "" : ", ";
       known += f.name;
     }
-    throw std::invalid_argument(concat("unknown parameter '", name, "'; this environment has: ",
-                                       known.empty() ? "none" : known));
+    throw std::invalid_argument(concat(
+        "unknown parameter '", name, "'; this environment has: ", known.empty() ? "none" : known));
   }
 
   static void check_domain(const ParamField<Params>& f, std::int64_t i, double v) {

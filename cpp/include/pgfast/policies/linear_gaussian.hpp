@@ -23,8 +23,7 @@ namespace gaussian {
 
 inline constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
 
-inline double log_prob(const double* a, const double* mu, const double* log_std,
-                       std::int64_t D) {
+inline double log_prob(const double* a, const double* mu, const double* log_std, std::int64_t D) {
   double lp = 0.0;
   for (std::int64_t d = 0; d < D; ++d) {
     const double z = (a[d] - mu[d]) * std::exp(-log_std[d]);

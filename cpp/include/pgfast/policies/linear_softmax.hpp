@@ -53,8 +53,8 @@ PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, s
 // chain of F dependent additions would bound a step by their latency
 // (~1 us for 256 features).
 template <int kA>
-PGFAST_ALWAYS_INLINE void logits_dense_long(const double* theta, const double* phi,
-                                            std::int64_t F, double* out) {
+PGFAST_ALWAYS_INLINE void logits_dense_long(const double* theta, const double* phi, std::int64_t F,
+                                            double* out) {
   double acc[4][kA] = {};
   std::int64_t f = 0;
   for (; f + 4 <= F; f += 4) {
@@ -88,11 +88,16 @@ PGFAST_ALWAYS_INLINE void logits_fixed(const double* theta, const double* phi, s
 PGFAST_ALWAYS_INLINE void linear(const double* theta, const double* phi, std::int64_t F,
                                  std::int64_t K, double* out, bool sparse = true) {
   switch (K) {
-    case 1: return detail::logits_fixed<1>(theta, phi, F, sparse, out);
-    case 2: return detail::logits_fixed<2>(theta, phi, F, sparse, out);
-    case 3: return detail::logits_fixed<3>(theta, phi, F, sparse, out);
-    case 4: return detail::logits_fixed<4>(theta, phi, F, sparse, out);
-    default: break;
+    case 1:
+      return detail::logits_fixed<1>(theta, phi, F, sparse, out);
+    case 2:
+      return detail::logits_fixed<2>(theta, phi, F, sparse, out);
+    case 3:
+      return detail::logits_fixed<3>(theta, phi, F, sparse, out);
+    case 4:
+      return detail::logits_fixed<4>(theta, phi, F, sparse, out);
+    default:
+      break;
   }
   for (std::int64_t c = 0; c < K; ++c) out[c] = 0.0;
   for (std::int64_t f = 0; f < F; ++f) {
@@ -243,11 +248,16 @@ class LinearSoftmax {
       return;
     }
     switch (K_) {  // u = Theta^T phi in registers for the common widths
-      case 1: return factored_logits<1>(p, row, z, scratch);
-      case 2: return factored_logits<2>(p, row, z, scratch);
-      case 3: return factored_logits<3>(p, row, z, scratch);
-      case 4: return factored_logits<4>(p, row, z, scratch);
-      default: return factored_logits<0>(p, row, z, scratch);
+      case 1:
+        return factored_logits<1>(p, row, z, scratch);
+      case 2:
+        return factored_logits<2>(p, row, z, scratch);
+      case 3:
+        return factored_logits<3>(p, row, z, scratch);
+      case 4:
+        return factored_logits<4>(p, row, z, scratch);
+      default:
+        return factored_logits<0>(p, row, z, scratch);
     }
   }
 
