@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pgfast import exact, features
+from pgfast import exact, features, registry
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
 from pgfast.envs import GymnasiumEnv, LQREnv, SingleEnv, VectorEnv, list_envs, make
@@ -19,8 +19,8 @@ from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = [
     "GymnasiumEnv",
-    "LQREnv",
     "History",
+    "LQREnv",
     "LinearGaussian",
     "LinearSoftmax",
     "Reinforce",
@@ -35,5 +35,6 @@ __all__ = [
     "list_envs",
     "load_policy",
     "make",
+    "registry",
     "rollout",
 ]

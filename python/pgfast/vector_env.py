@@ -1,0 +1,176 @@
+"""The batch of environments stepped in C++ that :func:`pgfast.make` returns: :class:`VectorEnv`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from pgfast import _core
+from pgfast._validation import as_float_array, check_seed
+from pgfast.mdp import TabularMDP
+
+
+def _space(spec: tuple) -> gym.Space:
+    if spec[0] == "discrete":
+        return gym.spaces.Discrete(int(spec[1]))
+    _, shape, low, high, dtype = spec
+    return gym.spaces.Box(
+        low=np.asarray(low, dtype=dtype),
+        high=np.asarray(high, dtype=dtype),
+        shape=tuple(shape),
+        dtype=np.dtype(dtype),
+    )
+
+
+class VectorEnv(gym.vector.VectorEnv):
+    """A batch of ``num_envs`` environments stepped in C++, created by :func:`make`.
+
+    It follows Gymnasium 1.x's ``VectorEnv`` contract with next-step autoreset
+    (``metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP``): when an
+    episode ends (``terminated`` or ``truncated``), the *next* ``step`` ignores
+    that env's action, resets it and returns its first observation with
+    reward 0 and both flags False. A termination on the last allowed step
+    sets both ``terminated`` and ``truncated``, as Gymnasium's ``TimeLimit``
+    does.
+
+    Env ``i`` draws its randomness from a stream derived from ``(seed, i)``
+    alone, so it behaves identically whatever ``num_envs`` and
+    ``num_threads`` are.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> env = pg.make("CartPole-v1", num_envs=4, seed=0)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs.shape, obs.dtype
+        ((4, 4), dtype('float32'))
+        >>> obs, reward, terminated, truncated, info = env.step(np.ones(4, dtype=np.int64))
+        >>> reward
+        array([1., 1., 1., 1.])
+    """
+
+    # Gymnasium declares metadata an instance attribute; each class sets its own.
+    metadata: dict[str, Any] = {  # noqa: RUF012
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_modes": [],
+    }
+
+    def __init__(self, core: _core.VecEnv, mdp: TabularMDP | None = None) -> None:
+        self._core = core
+        self._id = core.id  # kept for repr() after close()
+        self.num_envs = core.num_envs
+        self.single_observation_space = _space(core.observation_space)
+        self.single_action_space = _space(core.action_space)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        #: The tables of a tabular env (``None`` for the others).
+        self.mdp = mdp
+
+    @property
+    def id(self) -> str:
+        """The environment id, e.g. ``"CartPole-v1"``."""
+        return self._id
+
+    @property
+    def num_threads(self) -> int:
+        return self._core.num_threads
+
+    @property
+    def state_dim(self) -> int:
+        """Columns of :meth:`get_state`."""
+        return self._core.state_dim
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """Steps after which an episode is truncated (``None``: no limit)."""
+        steps = self._core.max_episode_steps
+        return None if steps == 0 else steps
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every env (or those in ``options["reset_mask"]``).
+
+        ``seed=s`` gives env ``i`` the stream ``(s, i)``; a list gives env
+        ``i`` the stream a lone env seeded ``seed[i]`` would have (``None``
+        entries keep their stream). Without a seed the streams continue.
+        """
+        mask = None
+        if options:
+            unknown = set(options) - {"reset_mask"}
+            if unknown:
+                raise ValueError(
+                    f"unsupported reset option(s) {sorted(unknown)}; only 'reset_mask' is supported"
+                )
+            mask = options.get("reset_mask")
+        if seed is not None:
+            if isinstance(seed, (list, tuple)):
+                if len(seed) != self.num_envs:
+                    raise ValueError(
+                        f"seed must have one entry per env ({self.num_envs}), got {len(seed)}"
+                    )
+                has = np.array([s is not None for s in seed])
+                seeds = np.array(
+                    [0 if s is None else check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)],
+                    dtype=np.uint64,
+                )
+                self._core.seed_each(seeds, has)
+            else:
+                self._core.seed(check_seed(seed))
+            super().reset(seed=seed if isinstance(seed, int) else None)
+        return self._core.reset(mask), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step every env with ``actions`` (int64 ``(num_envs,)`` for Discrete
+        actions, float ``(num_envs, action_dim)`` for Box actions).
+
+        Continuous actions are rounded to the action space's dtype (float32
+        for the classic-control envs, as ``action_space.sample()`` gives) and
+        clipped inside the env where Gymnasium clips them.
+        """
+        obs, reward, terminated, truncated = self._core.step(actions)
+        return obs, reward, terminated, truncated, {}
+
+    def get_state(self) -> np.ndarray:
+        """The full simulator state, ``(num_envs, state_dim)`` float64.
+
+        This is Gymnasium's ``env.unwrapped.state`` (or ``.s``, the state
+        index, for tabular envs), not the observation.
+        """
+        return self._core.get_state()
+
+    def set_state(self, states: Any) -> None:
+        """Overwrite every env's state; pending autoresets are cancelled and
+        elapsed step counts kept. Nothing changes if any row is invalid."""
+        self._core.set_state(states)
+
+    def elapsed_steps(self) -> np.ndarray:
+        """Steps taken in each env's current episode."""
+        return self._core.elapsed_steps()
+
+    @property
+    def param_names(self) -> list[str]:
+        """Physical constants settable per env (see :meth:`set_param`)."""
+        return self._core.param_names()
+
+    def get_param(self, name: str) -> np.ndarray:
+        """The value of constant ``name`` in each env, shape ``(num_envs,)``."""
+        return self._core.get_param(name)
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Set constant ``name`` to a scalar, or to one value per env."""
+        values = as_float_array(value, name)
+        if values.ndim == 0:
+            values = np.full(self.num_envs, float(values))
+        self._core.set_param(name, values)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._core.close()
+
+    def __repr__(self) -> str:
+        return f"pgfast.VectorEnv({self.id}, num_envs={self.num_envs})"
