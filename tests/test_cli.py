@@ -17,14 +17,22 @@ import pytest
 
 import pgfast as pg
 from pgfast import cli, presets
+from pgfast._progress import Progress
+from pgfast.cli import build, evaluate, plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pgfast", *args], capture_output=True,
-                          text=True, timeout=300, check=False, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "pgfast", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -52,7 +60,9 @@ def test_envs_lists_every_environment_with_its_spaces():
     lines = result.stdout.splitlines()
     assert lines[0].split()[0] == "id"
     cartpole = next(line for line in lines if line.startswith("CartPole-v1"))
-    assert "Box(4,) float32" in cartpole and "Discrete(2)" in cartpole and cartpole.endswith("500")
+    assert "Box(4,) float32" in cartpole
+    assert "Discrete(2)" in cartpole
+    assert cartpole.endswith("500")
     for env_id in ("Pendulum-v1", "FrozenLake-v1", "LQR"):
         assert any(line.startswith(env_id) for line in lines)
     # The synthetic envs are shown with the example parameters `train` uses.
@@ -64,7 +74,9 @@ def test_bench_prints_a_ratio_table():
     result = run("bench", "--sizes", "8")
     assert result.returncode == 0, result.stderr
     row = result.stdout.strip().splitlines()[-1].split()
-    assert row[0] == "8" and row[-2].endswith("x") and row[-1].endswith("x")
+    assert row[0] == "8"
+    assert row[-2].endswith("x")
+    assert row[-1].endswith("x")
 
 
 def test_bad_usage_exits_2_with_a_message():
@@ -83,14 +95,37 @@ def test_bad_usage_exits_2_with_a_message():
 def cartpole_run(tmp_path_factory) -> Path:
     """A short CartPole run with explicit settings (no early stop)."""
     out = tmp_path_factory.mktemp("runs") / "cartpole"
-    result = run("train", "CartPole-v1", "--iterations", "7", "--episodes-per-update", "4",
-                 "--lr", "0.03", "--optimizer", "sgd", "--baseline", "time", "--gamma", "0.98",
-                 "--target-return", "none", "--seed", "5", "--num-envs", "4",
-                 "--eval-episodes", "10", "--out", str(out))
+    result = run(
+        "train",
+        "CartPole-v1",
+        "--iterations",
+        "7",
+        "--episodes-per-update",
+        "4",
+        "--lr",
+        "0.03",
+        "--optimizer",
+        "sgd",
+        "--baseline",
+        "time",
+        "--gamma",
+        "0.98",
+        "--target-return",
+        "none",
+        "--seed",
+        "5",
+        "--num-envs",
+        "4",
+        "--eval-episodes",
+        "10",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     # Progress on stderr, results on stdout.
-    assert "iteration" not in result.stdout and "return" in result.stderr
+    assert "iteration" not in result.stdout
+    assert "return" in result.stderr
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith("CartPole-v1: 7 updates"), summary
     return out
@@ -102,15 +137,22 @@ def test_train_writes_config_with_every_setting(cartpole_run):
     assert config["seed"] == 5
     assert config["pgfast_version"] == pg.__version__
     s = config["settings"]
-    assert s["iterations"] == 7 and s["episodes_per_update"] == 4
-    assert s["lr"] == 0.03 and s["optimizer"] == "sgd" and s["baseline"] == "time"
-    assert s["gamma"] == 0.98 and s["num_envs"] == 4 and s["target_return"] is None
-    assert s["policy"] == "softmax" and s["features"] == "identity"
+    assert s["iterations"] == 7
+    assert s["episodes_per_update"] == 4
+    assert s["lr"] == 0.03
+    assert s["optimizer"] == "sgd"
+    assert s["baseline"] == "time"
+    assert s["gamma"] == 0.98
+    assert s["num_envs"] == 4
+    assert s["target_return"] is None
+    assert s["policy"] == "softmax"
+    assert s["features"] == "identity"
     assert s["returns"] == "reward_to_go"  # from the preset
     assert set(presets.DEFAULTS) <= set(s)
     assert config["features"] == {"kind": "identity", "dim": 4}
     assert config["policy_class"] == "LinearSoftmax"
-    assert config["reinforce"]["lr"] == 0.03 and config["reinforce"]["seed"] == 5
+    assert config["reinforce"]["lr"] == 0.03
+    assert config["reinforce"]["seed"] == 5
     assert config["result"]["iterations"] == 7
     assert config["command"].startswith("pgfast train CartPole-v1 --no-preset")
 
@@ -134,22 +176,33 @@ def test_train_draws_the_learning_curve(cartpole_run):
         assert not png.exists()
         return
     data = png.read_bytes()
-    assert data.startswith(PNG_SIGNATURE) and len(data) > 5000
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 5000
 
 
 def test_train_saves_a_policy_that_reloads(cartpole_run):
     if not hasattr(pg, "load_policy"):
         pytest.skip("pg.load_policy not available yet")
     policy = pg.load_policy(cartpole_run / "policy.npz")
-    assert isinstance(policy, pg.LinearSoftmax) and policy.theta.shape == (5, 2)
+    assert isinstance(policy, pg.LinearSoftmax)
+    assert policy.theta.shape == (5, 2)
     assert policy.metadata["env_id"] == "CartPole-v1"
     assert np.any(policy.theta != 0)
 
 
 def test_plot_is_skipped_with_a_note_when_asked(tmp_path):
     out = tmp_path / "run"
-    result = run("train", "Bandit", "--iterations", "3", "--no-plot", "--eval-episodes", "0",
-                 "--out", str(out))
+    result = run(
+        "train",
+        "Bandit",
+        "--iterations",
+        "3",
+        "--no-plot",
+        "--eval-episodes",
+        "0",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert not (out / "learning_curve.png").exists()
     assert "--no-plot" in result.stderr
@@ -161,16 +214,33 @@ def test_gaussian_policy_on_bounded_features(tmp_path):
     # Pendulum has no preset bounds: fourier takes them from the observation
     # space; the Gaussian's initial log std comes from the command line.
     out = tmp_path / "pendulum"
-    result = run("train", "Pendulum-v1", "--features", "fourier:2", "--iterations", "3",
-                 "--episodes-per-update", "2", "--log-std", "-0.5", "--no-learn-std",
-                 "--no-plot", "--eval-episodes", "3", "--out", str(out))
+    result = run(
+        "train",
+        "Pendulum-v1",
+        "--features",
+        "fourier:2",
+        "--iterations",
+        "3",
+        "--episodes-per-update",
+        "2",
+        "--log-std",
+        "-0.5",
+        "--no-learn-std",
+        "--no-plot",
+        "--eval-episodes",
+        "3",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["policy_class"] == "LinearGaussian"
-    assert config["features"]["kind"] == "fourier" and config["features"]["order"] == 2
+    assert config["features"]["kind"] == "fourier"
+    assert config["features"]["order"] == 2
     assert config["settings"]["low"] == [-1.0, -1.0, -8.0]
     assert config["settings"]["high"] == [1.0, 1.0, 8.0]
-    assert config["settings"]["log_std"] == -0.5 and config["settings"]["learn_std"] is False
+    assert config["settings"]["log_std"] == -0.5
+    assert config["settings"]["learn_std"] is False
     if hasattr(pg, "load_policy"):
         policy = pg.load_policy(out / "policy.npz")
         assert isinstance(policy, pg.LinearGaussian)
@@ -180,13 +250,32 @@ def test_gaussian_policy_on_bounded_features(tmp_path):
 def test_tile_features_with_bounds_on_the_command_line(tmp_path):
     # Negative bounds need no `=`: `--low -1,...` is accepted.
     out = tmp_path / "tiles"
-    result = run("train", "CartPole-v1", "--features", "tiles:3x2", "--low", "-2.4,-3,-0.2,-3",
-                 "--high", "2.4,3,0.2,3", "--iterations", "2", "--no-plot",
-                 "--eval-episodes", "0", "--out", str(out))
+    result = run(
+        "train",
+        "CartPole-v1",
+        "--features",
+        "tiles:3x2",
+        "--low",
+        "-2.4,-3,-0.2,-3",
+        "--high",
+        "2.4,3,0.2,3",
+        "--iterations",
+        "2",
+        "--no-plot",
+        "--eval-episodes",
+        "0",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
-    assert config["features"] == {"kind": "tile_coding", "tilings": 3, "tiles_per_dim": 2,
-                                  "low": [-2.4, -3.0, -0.2, -3.0], "high": [2.4, 3.0, 0.2, 3.0]}
+    assert config["features"] == {
+        "kind": "tile_coding",
+        "tilings": 3,
+        "tiles_per_dim": 2,
+        "low": [-2.4, -3.0, -0.2, -3.0],
+        "high": [2.4, 3.0, 0.2, 3.0],
+    }
     assert "evaluation" not in result.stdout
 
 
@@ -206,8 +295,9 @@ def test_config_command_reproduces_the_run(cartpole_run, tmp_path):
 def test_missing_matplotlib_skips_the_plot_without_failing(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails
     rows = [{"env_steps": 10, "return_mean": 1.0, "return_min": 0.0, "return_max": 2.0}]
-    reason = cli.plot_learning_curve(tmp_path / "curve.png", rows, "title")
-    assert reason is not None and "matplotlib is not installed" in reason
+    reason = plots.plot_learning_curve(tmp_path / "curve.png", rows, "title")
+    assert reason is not None
+    assert "matplotlib is not installed" in reason
     assert not (tmp_path / "curve.png").exists()
 
 
@@ -221,24 +311,28 @@ def test_interrupted_training_keeps_what_was_learned(tmp_path, monkeypatch, caps
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli._Progress, "__call__", interrupt_after_three)
+    monkeypatch.setattr(Progress, "__call__", interrupt_after_three)
     out = tmp_path / "interrupted"
-    code = cli.main(["train", "CartPole-v1", "--iterations", "50", "--no-plot", "-q",
-                     "--out", str(out)])
+    code = cli.main(
+        ["train", "CartPole-v1", "--iterations", "50", "--no-plot", "-q", "--out", str(out)]
+    )
     assert code == 130
     assert "interrupted after 3 iterations" in capsys.readouterr().err
     assert len(read_metrics(out / "metrics.csv")[1]) == 3
     config = json.loads((out / "config.json").read_text())
-    assert config["result"]["interrupted"] is True and config["result"]["iterations"] == 3
+    assert config["result"]["interrupted"] is True
+    assert config["result"]["iterations"] == 3
 
 
 def test_diverging_training_saves_what_it_has_and_exits_1(tmp_path):
     out = tmp_path / "diverged"
-    result = run("train", "LQR", "--optimizer", "sgd", "--lr", "1e6", "--iterations", "20",
-                 "--out", str(out))
+    result = run(
+        "train", "LQR", "--optimizer", "sgd", "--lr", "1e6", "--iterations", "20", "--out", str(out)
+    )
     assert result.returncode == 1, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("pgfast: error: training stopped: ") and "not finite" in last
+    assert last.startswith("pgfast: error: training stopped: ")
+    assert "not finite" in last
     assert "Traceback" not in result.stderr
     config = json.loads((out / "config.json").read_text())
     assert "not finite" in config["result"]["error"]
@@ -249,14 +343,28 @@ def test_diverging_training_saves_what_it_has_and_exits_1(tmp_path):
 def test_any_gymnasium_id_trains_on_the_python_stepped_path(tmp_path):
     import gymnasium as gym
 
-    taxi = max((k for k in gym.registry if re.fullmatch(r"Taxi-v\d+", k)),
-               key=lambda k: int(k.rsplit("v", 1)[1]))
+    taxi = max(
+        (k for k in gym.registry if re.fullmatch(r"Taxi-v\d+", k)),
+        key=lambda k: int(k.rsplit("v", 1)[1]),
+    )
     out = tmp_path / "taxi"
-    result = run("train", taxi, "--iterations", "2", "--episodes-per-update", "2",
-                 "--eval-episodes", "2", "--no-plot", "--out", str(out))
+    result = run(
+        "train",
+        taxi,
+        "--iterations",
+        "2",
+        "--episodes-per-update",
+        "2",
+        "--eval-episodes",
+        "2",
+        "--no-plot",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
-    assert config["env_id"] == taxi and config["features"] == {"kind": "one_hot", "n": 500}
+    assert config["env_id"] == taxi
+    assert config["features"] == {"kind": "one_hot", "n": 500}
     assert len(read_metrics(out / "metrics.csv")[1]) == 2
     if hasattr(pg, "load_policy"):
         result = run("evaluate", str(out), "--episodes", "2")
@@ -272,31 +380,39 @@ def test_train_refuses_to_overwrite_a_run(cartpole_run):
 # --------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize(("args", "fragments"), [
-    (["NoSuchEnv-v0"], ["unknown environment id 'NoSuchEnv-v0'"]),
-    (["CartPole-v1", "--features", "wavelet:3"], ["malformed feature spec 'wavelet:3'"]),
-    (["CartPole-v1", "--features", "fourier:x"], ["malformed feature spec 'fourier:x'"]),
-    (["CartPole-v1", "--features", "tiles:8"], ["malformed feature spec 'tiles:8'", "tiles:8x4"]),
-    (["CartPole-v1", "--lr", "-0.1"], ["--lr must be a positive number"]),
-    (["CartPole-v1", "--lr", "nan"], ["--lr must be a positive number"]),
-    (["CartPole-v1", "--gamma", "1.5"], ["--gamma must be in [0, 1]"]),
-    (["CartPole-v1", "--iterations", "0"], ["--iterations must be >= 1"]),
-    (["CartPole-v1", "--no-preset", "--features", "rbf:5"], ["--low and --high"]),
-    (["CartPole-v1", "--features", "rbf:5", "--low", "0,0"], ["--low and --high"]),
-    (["CartPole-v1", "--features", "rbf:5", "--low", "0,0", "--high", "1,1"], ["4 values"]),
-    (["CartPole-v1", "--features", "rbf:5", "--low", "a,b", "--high", "1,1"],
-     ["comma-separated numbers"]),
-    (["CartPole-v1", "--policy", "gaussian"], ["Discrete(2)"]),
-    (["CartPole-v1", "--features", "onehot"], ["Discrete observation space"]),
-    (["FrozenLake-v1", "--features", "fourier:3"], ["Box observation space"]),
-    (["CartPole-v1", "--optimizer", "rmsprop"], ["invalid optimizer 'rmsprop'"]),
-    (["CartPole-v1", "--env-params", "{oops"], ["--env-params", "JSON"]),
-    (["CartPole-v1", "--env-params", '{"gravty": 1}'], ["gravty"]),
-    (["LQR", "--env-params", '{"A": [[1.0]]}'], ["B must have shape (1, 1)"]),
-    (["CartPole-v1", "--iterations", "ten"], ["--iterations"]),
-    (["CartPole-v1", "--threads", "0"], ["--threads"]),
-    (["CartPole-v1", "--seed", "-3"], ["--seed"]),
-])
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["NoSuchEnv-v0"], ["unknown environment id 'NoSuchEnv-v0'"]),
+        (["CartPole-v1", "--features", "wavelet:3"], ["malformed feature spec 'wavelet:3'"]),
+        (["CartPole-v1", "--features", "fourier:x"], ["malformed feature spec 'fourier:x'"]),
+        (
+            ["CartPole-v1", "--features", "tiles:8"],
+            ["malformed feature spec 'tiles:8'", "tiles:8x4"],
+        ),
+        (["CartPole-v1", "--lr", "-0.1"], ["--lr must be a positive number"]),
+        (["CartPole-v1", "--lr", "nan"], ["--lr must be a positive number"]),
+        (["CartPole-v1", "--gamma", "1.5"], ["--gamma must be in [0, 1]"]),
+        (["CartPole-v1", "--iterations", "0"], ["--iterations must be >= 1"]),
+        (["CartPole-v1", "--no-preset", "--features", "rbf:5"], ["--low and --high"]),
+        (["CartPole-v1", "--features", "rbf:5", "--low", "0,0"], ["--low and --high"]),
+        (["CartPole-v1", "--features", "rbf:5", "--low", "0,0", "--high", "1,1"], ["4 values"]),
+        (
+            ["CartPole-v1", "--features", "rbf:5", "--low", "a,b", "--high", "1,1"],
+            ["comma-separated numbers"],
+        ),
+        (["CartPole-v1", "--policy", "gaussian"], ["Discrete(2)"]),
+        (["CartPole-v1", "--features", "onehot"], ["Discrete observation space"]),
+        (["FrozenLake-v1", "--features", "fourier:3"], ["Box observation space"]),
+        (["CartPole-v1", "--optimizer", "rmsprop"], ["invalid optimizer 'rmsprop'"]),
+        (["CartPole-v1", "--env-params", "{oops"], ["--env-params", "JSON"]),
+        (["CartPole-v1", "--env-params", '{"gravty": 1}'], ["gravty"]),
+        (["LQR", "--env-params", '{"A": [[1.0]]}'], ["B must have shape (1, 1)"]),
+        (["CartPole-v1", "--iterations", "ten"], ["--iterations"]),
+        (["CartPole-v1", "--threads", "0"], ["--threads"]),
+        (["CartPole-v1", "--seed", "-3"], ["--seed"]),
+    ],
+)
 def test_bad_train_options_exit_2_with_one_line(tmp_path, args, fragments):
     out = tmp_path / "never"
     result = run("train", *args, "--out", str(out))
@@ -305,15 +421,25 @@ def test_bad_train_options_exit_2_with_one_line(tmp_path, args, fragments):
 
 
 def test_feature_spec_parser():
-    assert cli.parse_feature_spec("identity") == ("identity", ())
-    assert cli.parse_feature_spec("poly:2") == ("poly", (2,))
-    assert cli.parse_feature_spec("fourier:0") == ("fourier", (0,))
-    assert cli.parse_feature_spec("rbf:7") == ("rbf", (7,))
-    assert cli.parse_feature_spec("tiles:8x4") == ("tiles", (8, 4))
-    for bad in ("", "identity:1", "poly", "poly:-1", "rbf:0", "tiles:8x", "tiles:x4",
-                "fourier:1.5", "FOURIER:3"):
-        with pytest.raises(cli.CLIError, match="malformed feature spec"):
-            cli.parse_feature_spec(bad)
+    # The CLI's --features grammar is the library's (pg.features.parse_spec/from_spec).
+    assert pg.features.parse_spec("identity") == ("identity", ())
+    assert pg.features.parse_spec("poly:2") == ("poly", (2,))
+    assert pg.features.parse_spec("fourier:0") == ("fourier", (0,))
+    assert pg.features.parse_spec("rbf:7") == ("rbf", (7,))
+    assert pg.features.parse_spec("tiles:8x4") == ("tiles", (8, 4))
+    for bad in (
+        "",
+        "identity:1",
+        "poly",
+        "poly:-1",
+        "rbf:0",
+        "tiles:8x",
+        "tiles:x4",
+        "fourier:1.5",
+        "FOURIER:3",
+    ):
+        with pytest.raises(ValueError, match="malformed feature spec"):
+            pg.features.parse_spec(bad)
 
 
 def test_every_builtin_env_has_a_buildable_preset():
@@ -321,11 +447,18 @@ def test_every_builtin_env_has_a_buildable_preset():
         settings = presets.preset_for(env_id)
         assert env_id in presets.PRESETS
         env = pg.make(env_id, num_envs=2, seed=0, **settings["env_params"])
-        policy, _, _, _ = cli.build_policy(pg, env, settings)
-        pg.Reinforce(env, policy, lr=settings["lr"], gamma=settings["gamma"],
-                     episodes_per_update=settings["episodes_per_update"],
-                     returns=settings["returns"], baseline=settings["baseline"],
-                     optimizer=settings["optimizer"], seed=0)
+        policy, _, _, _ = build.build_policy(env, settings)
+        pg.Reinforce(
+            env,
+            policy,
+            lr=settings["lr"],
+            gamma=settings["gamma"],
+            episodes_per_update=settings["episodes_per_update"],
+            returns=settings["returns"],
+            baseline=settings["baseline"],
+            optimizer=settings["optimizer"],
+            seed=0,
+        )
 
 
 # ------------------------------------------------------------- evaluate
@@ -341,12 +474,13 @@ def test_evaluate_prints_the_statistics_and_a_histogram(cartpole_run):
     stats = re.search(r"mean (\S+)\s+std (\S+)\s+min (\S+)\s+max (\S+)", out)
     assert stats, out
     mean, std, low, high = map(float, stats.groups())
-    assert 8 <= low <= mean <= high <= 500 and std >= 0
+    assert 8 <= low <= mean <= high <= 500
+    assert std >= 0
     bars = [line for line in out.splitlines() if "|" in line]
-    assert bars and sum(int(line.split()[-1]) for line in bars) == 20
+    assert bars
+    assert sum(int(line.split()[-1]) for line in bars) == 20
     # The same with the .npz path and sampled actions.
-    result = run("evaluate", str(cartpole_run / "policy.npz"), "--episodes", "5",
-                 "--stochastic")
+    result = run("evaluate", str(cartpole_run / "policy.npz"), "--episodes", "5", "--stochastic")
     assert result.returncode == 0, result.stderr
     assert "5 episodes, stochastic policy" in result.stdout
 
@@ -361,9 +495,10 @@ def test_evaluate_bad_input_exits_2(tmp_path):
 
 def test_text_histogram_counts_every_value():
     values = np.array([1.0, 2.0, 2.0, 3.0, 10.0])
-    lines = cli.text_histogram(values, bins=3)
-    assert len(lines) == 3 and sum(int(line.split()[-1]) for line in lines) == 5
-    assert len(cli.text_histogram(np.full(4, 500.0))) == 1
+    lines = evaluate.text_histogram(values, bins=3)
+    assert len(lines) == 3
+    assert sum(int(line.split()[-1]) for line in lines) == 5
+    assert len(evaluate.text_histogram(np.full(4, 500.0))) == 1
 
 
 # -------------------------------------------------- presets that solve
@@ -384,7 +519,8 @@ def test_train_cartpole_with_no_options_solves_it(tmp_path):
     if hasattr(pg.LinearSoftmax, "save"):
         assert "policy.npz" in written
     config = json.loads((out / "config.json").read_text())
-    assert config["preset"] == "CartPole-v1" and config["from_command_line"] == []
+    assert config["preset"] == "CartPole-v1"
+    assert config["from_command_line"] == []
     assert config["result"]["evaluation"]["mean"] == pytest.approx(mean_return, abs=0.01)
 
 
@@ -392,6 +528,8 @@ def test_pgfast_script_is_installed():
     script = shutil.which("pgfast", path=str(Path(sys.executable).parent))
     if script is None:
         pytest.skip("the pgfast console script is not installed next to this Python")
-    result = subprocess.run([script, "train", "--help"], capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0 and "--features" in result.stdout
+    result = subprocess.run(
+        [script, "train", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0
+    assert "--features" in result.stdout

@@ -8,7 +8,6 @@ the parameters at the last completed update.
 from __future__ import annotations
 
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from pgfast import _core
+from pgfast._progress import Progress
 from pgfast._validation import check_int, check_real, check_seed
 from pgfast.envs import VectorEnv, as_vector_env
 from pgfast.policies import LinearGaussian, LinearSoftmax
@@ -83,8 +83,9 @@ class History(_Arrays):
 
 def _check_policy(policy: Any) -> None:
     if not isinstance(policy, LinearSoftmax | LinearGaussian):
-        raise TypeError("policy must be a LinearSoftmax or LinearGaussian, got "
-                        f"{type(policy).__name__}")
+        raise TypeError(
+            f"policy must be a LinearSoftmax or LinearGaussian, got {type(policy).__name__}"
+        )
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -203,10 +204,14 @@ class Reinforce:
         gamma = check_real(gamma, "gamma")
         if not 0 <= gamma <= 1:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
-        episodes_per_update = check_int(episodes_per_update, "episodes_per_update", minimum=1,
-                                        maximum=MAX_COUNT)
-        steps = 0 if steps_per_update is None else check_int(
-            steps_per_update, "steps_per_update", minimum=1, maximum=MAX_COUNT)
+        episodes_per_update = check_int(
+            episodes_per_update, "episodes_per_update", minimum=1, maximum=MAX_COUNT
+        )
+        steps = (
+            0
+            if steps_per_update is None
+            else check_int(steps_per_update, "steps_per_update", minimum=1, maximum=MAX_COUNT)
+        )
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair, got {betas!r}")
         beta1, beta2 = (check_real(b, "betas") for b in betas)
@@ -215,19 +220,33 @@ class Reinforce:
             if max_kl <= 0:
                 raise ValueError(f"max_kl must be > 0, got {max_kl}")
         self.seed = secrets.randbits(64) if seed is None else check_seed(seed)
-        threads = env.num_threads if num_threads is None else check_int(
-            num_threads, "num_threads", minimum=1, maximum=256)
+        threads = (
+            env.num_threads
+            if num_threads is None
+            else check_int(num_threads, "num_threads", minimum=1, maximum=256)
+        )
         self.env = env
         self.policy = policy
         self.settings: dict[str, Any] = {
-            "lr": lr, "gamma": gamma, "episodes_per_update": episodes_per_update,
+            "lr": lr,
+            "gamma": gamma,
+            "episodes_per_update": episodes_per_update,
             "steps_per_update": steps_per_update,
-            "returns": returns, "baseline": baseline, "gae_lambda": gae_lambda,
-            "normalize_advantages": bool(normalize_advantages), "optimizer": optimizer,
-            "betas": (beta1, beta2), "eps": eps, "fisher": fisher, "damping": damping,
-            "max_kl": max_kl, "value_ridge": value_ridge,
-            "bootstrap_truncated": bool(bootstrap_truncated), "update": update,
-            "seed": self.seed, "num_threads": threads,
+            "returns": returns,
+            "baseline": baseline,
+            "gae_lambda": gae_lambda,
+            "normalize_advantages": bool(normalize_advantages),
+            "optimizer": optimizer,
+            "betas": (beta1, beta2),
+            "eps": eps,
+            "fisher": fisher,
+            "damping": damping,
+            "max_kl": max_kl,
+            "value_ridge": value_ridge,
+            "bootstrap_truncated": bool(bootstrap_truncated),
+            "update": update,
+            "seed": self.seed,
+            "num_threads": threads,
         }
         config = _core.ReinforceConfig()
         config.lr = lr
@@ -279,31 +298,30 @@ class Reinforce:
         """Run ``iterations`` updates; returns their :class:`History`.
 
         Args:
-            progress: print a progress line to stderr.
+            progress: show a progress bar on stderr (the one ``pgfast train`` shows).
             callback: called with each iteration's statistics; returning True stops.
             target_return: stop once an iteration's mean episode return reaches it.
         """
         iterations = check_int(iterations, "iterations", minimum=0)
         rows: list[dict[str, float]] = []
         start = time.perf_counter()
-        last_print = 0.0
-        for k in range(iterations):
-            stats = self.step()
-            stats["iteration"] = self.iterations_done
-            stats["wall_time"] = time.perf_counter() - start
-            rows.append(stats)
-            done = target_return is not None and stats["return_mean"] >= target_return
-            if callback is not None and callback(dict(stats)):
-                done = True
-            if progress and (stats["wall_time"] - last_print > 0.2 or done or k == iterations - 1):
-                last_print = stats["wall_time"]
-                print(f"\riteration {k + 1}/{iterations}  return {stats['return_mean']:.4g}  "
-                      f"steps {sum(r['env_steps'] for r in rows)}  "
-                      f"{stats['wall_time']:.2f}s", end="", file=sys.stderr, flush=True)
-            if done:
-                break
-        if progress:
-            print(file=sys.stderr)
+        display = Progress(iterations) if progress else None
+        try:
+            for k in range(iterations):
+                stats = self.step()
+                stats["iteration"] = self.iterations_done
+                stats["wall_time"] = time.perf_counter() - start
+                rows.append(stats)
+                done = target_return is not None and stats["return_mean"] >= target_return
+                if callback is not None and callback(dict(stats)):
+                    done = True
+                if display is not None:
+                    display.update(stats, final=done or k == iterations - 1)
+                if done:
+                    break
+        finally:
+            if display is not None:
+                display.close()
         return History(rows)
 
     def gradient(self, episodes: int, return_stderr: bool = False) -> Any:
@@ -334,18 +352,26 @@ class Reinforce:
     def _unflatten(self, flat: np.ndarray) -> Any:
         theta = flat[: self.policy.theta.size].reshape(self.policy.theta.shape)
         if isinstance(self.policy, LinearGaussian) and self.policy.learn_std:
-            return theta, flat[self.policy.theta.size:]
+            return theta, flat[self.policy.theta.size :]
         return theta
 
     def __repr__(self) -> str:
         s = self.settings
-        return (f"Reinforce({self.env.id}, {self.policy!r}, lr={s['lr']}, gamma={s['gamma']}, "
-                f"episodes_per_update={s['episodes_per_update']}, returns={s['returns']!r}, "
-                f"baseline={s['baseline']!r}, optimizer={s['optimizer']!r})")
+        return (
+            f"Reinforce({self.env.id}, {self.policy!r}, lr={s['lr']}, gamma={s['gamma']}, "
+            f"episodes_per_update={s['episodes_per_update']}, returns={s['returns']!r}, "
+            f"baseline={s['baseline']!r}, optimizer={s['optimizer']!r})"
+        )
 
 
-def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic: bool = True,
-             seed: int | None = None, return_lengths: bool = False) -> Any:
+def evaluate(
+    env: VectorEnv,
+    policy: Policy,
+    episodes: int = 100,
+    deterministic: bool = True,
+    seed: int | None = None,
+    return_lengths: bool = False,
+) -> Any:
     """Run ``episodes`` episodes of ``policy`` in ``env`` (in C++); returns each
     episode's undiscounted return, shape ``(episodes,)`` (and lengths if asked).
 
@@ -364,8 +390,16 @@ def evaluate(env: VectorEnv, policy: Policy, episodes: int = 100, deterministic:
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     with policy._in_use(training=False):
-        returns, lengths = _core.evaluate(env._core, policy._model, policy.theta, log_std,
-                                          episodes, bool(deterministic), seed, env.num_threads)
+        returns, lengths = _core.evaluate(
+            env._core,
+            policy._model,
+            policy.theta,
+            log_std,
+            episodes,
+            bool(deterministic),
+            seed,
+            env.num_threads,
+        )
     return (returns, lengths) if return_lengths else returns
 
 
@@ -394,8 +428,15 @@ class Rollout(_Arrays):
         return f"Rollout({self.episodes} episodes, {self.steps} steps)"
 
 
-def rollout(env: Any, policy: Policy, *, episodes: int | None = None, steps: int | None = None,
-            deterministic: bool = False, seed: int | None = None) -> Rollout:
+def rollout(
+    env: Any,
+    policy: Policy,
+    *,
+    episodes: int | None = None,
+    steps: int | None = None,
+    deterministic: bool = False,
+    seed: int | None = None,
+) -> Rollout:
     """Run the policy in C++ and return the batch as NumPy arrays, with no
     per-step Python (for pipelines that train their own models on the data).
 
@@ -429,13 +470,24 @@ def rollout(env: Any, policy: Policy, *, episodes: int | None = None, steps: int
     _check_policy(policy)
     if (episodes is None) == (steps is None):
         raise ValueError("give exactly one of episodes or steps")
-    n_episodes = 0 if episodes is None else check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
+    n_episodes = (
+        0 if episodes is None else check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
+    )
     n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
     with policy._in_use(training=False):
-        data = _core.rollout(env._core, policy._model, policy.theta, log_std, n_episodes,
-                             n_steps, bool(deterministic), seed, env.num_threads)
+        data = _core.rollout(
+            env._core,
+            policy._model,
+            policy.theta,
+            log_std,
+            n_episodes,
+            n_steps,
+            bool(deterministic),
+            seed,
+            env.num_threads,
+        )
     space = env.single_observation_space
     obs = data["observations"]
     if hasattr(space, "n"):

@@ -15,10 +15,14 @@ from ``[low, high]`` to ``[0, 1]`` and clip values outside. For unbounded
 dimensions pick bounds covering what a good policy visits: for CartPole,
 ``low=[-2.4, -3, -0.21, -3.5]``, ``high=[2.4, 3, 0.21, 3.5]`` (position,
 velocity, angle, angular velocity) lose little.
+
+:func:`from_spec` builds a map from the short specs ``pgfast train --features``
+takes (``"fourier:3"``, ``"tiles:8x4"``, ...).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gymnasium as gym
@@ -27,8 +31,22 @@ import numpy as np
 from pgfast import _core
 from pgfast._validation import as_float_array, check_finite, check_int, check_real
 
-__all__ = ["RBF", "FeatureMap", "Fourier", "Identity", "OneHot", "Polynomial", "StateAction",
-           "StateActionMap", "StateActionTable", "Table", "TileCoding", "from_config"]
+__all__ = [
+    "RBF",
+    "FeatureMap",
+    "Fourier",
+    "Identity",
+    "OneHot",
+    "Polynomial",
+    "StateAction",
+    "StateActionMap",
+    "StateActionTable",
+    "Table",
+    "TileCoding",
+    "from_config",
+    "from_spec",
+    "parse_spec",
+]
 
 
 class FeatureMap:
@@ -189,8 +207,9 @@ class RBF(FeatureMap):
     rescaled observation), then a bias: ``centers_per_dim^dim + 1`` features.
     ``width`` defaults to the grid spacing."""
 
-    def __init__(self, centers_per_dim: int, low: Any, high: Any,
-                 width: float | None = None) -> None:
+    def __init__(
+        self, centers_per_dim: int, low: Any, high: Any, width: float | None = None
+    ) -> None:
         self.centers_per_dim = check_int(centers_per_dim, "centers_per_dim", minimum=1)
         self.low, self.high = _bounds(low, high)
         if width is None:
@@ -201,8 +220,13 @@ class RBF(FeatureMap):
         self._core = _core.rbf_features(self.centers_per_dim, self.low, self.high, self.width)
 
     def config(self) -> dict[str, Any]:
-        return {"kind": "rbf", "centers_per_dim": self.centers_per_dim, "low": self.low,
-                "high": self.high, "width": self.width}
+        return {
+            "kind": "rbf",
+            "centers_per_dim": self.centers_per_dim,
+            "low": self.low,
+            "high": self.high,
+            "width": self.width,
+        }
 
 
 class TileCoding(FeatureMap):
@@ -214,12 +238,18 @@ class TileCoding(FeatureMap):
         self.tilings = check_int(tilings, "tilings", minimum=1)
         self.tiles_per_dim = check_int(tiles_per_dim, "tiles_per_dim", minimum=1)
         self.low, self.high = _bounds(low, high)
-        self._core = _core.tile_coding_features(self.tilings, self.tiles_per_dim, self.low,
-                                                self.high)
+        self._core = _core.tile_coding_features(
+            self.tilings, self.tiles_per_dim, self.low, self.high
+        )
 
     def config(self) -> dict[str, Any]:
-        return {"kind": "tile_coding", "tilings": self.tilings,
-                "tiles_per_dim": self.tiles_per_dim, "low": self.low, "high": self.high}
+        return {
+            "kind": "tile_coding",
+            "tilings": self.tilings,
+            "tiles_per_dim": self.tiles_per_dim,
+            "low": self.low,
+            "high": self.high,
+        }
 
 
 class StateActionMap:
@@ -280,8 +310,9 @@ class StateAction(StateActionMap):
 
     def __init__(self, state_features: FeatureMap, action_features: Any) -> None:
         if not isinstance(state_features, FeatureMap):
-            raise TypeError("state_features must be a pgfast.features map, got "
-                            f"{type(state_features).__name__}")
+            raise TypeError(
+                f"state_features must be a pgfast.features map, got {type(state_features).__name__}"
+            )
         self.state_features = state_features
         self.action_features = _matrix(action_features, "action_features", 2)
         self.n_actions = int(self.action_features.shape[0])
@@ -300,12 +331,14 @@ class StateAction(StateActionMap):
         return out.reshape(phi.shape[0], self.n_actions, self.n_features)
 
     def _policy_core(self) -> _core.Policy:
-        return _core.softmax_policy(self.state_features._core, self.n_actions,
-                                    self.action_features)
+        return _core.softmax_policy(self.state_features._core, self.n_actions, self.action_features)
 
     def config(self) -> dict[str, Any]:
-        return {"kind": "state_action", "state_features": self.state_features.config(),
-                "action_features": self.action_features.tolist()}
+        return {
+            "kind": "state_action",
+            "state_features": self.state_features.config(),
+            "action_features": self.action_features.tolist(),
+        }
 
 
 class StateActionTable(StateActionMap):
@@ -355,9 +388,16 @@ class StateActionTable(StateActionMap):
         return {"kind": "state_action_table", "table": self.table.tolist()}
 
 
-_KINDS: dict[str, Any] = {"identity": Identity, "one_hot": OneHot, "polynomial": Polynomial,
-                          "fourier": Fourier, "rbf": RBF, "tile_coding": TileCoding,
-                          "table": Table, "state_action_table": StateActionTable}
+_KINDS: dict[str, Any] = {
+    "identity": Identity,
+    "one_hot": OneHot,
+    "polynomial": Polynomial,
+    "fourier": Fourier,
+    "rbf": RBF,
+    "tile_coding": TileCoding,
+    "table": Table,
+    "state_action_table": StateActionTable,
+}
 
 
 def from_config(config: Any) -> FeatureMap | StateActionMap:
@@ -368,10 +408,197 @@ def from_config(config: Any) -> FeatureMap | StateActionMap:
             raise ValueError("state_action features need a state feature map")
         return StateAction(state, config.get("action_features"))
     if not isinstance(config, dict) or config.get("kind") not in _KINDS:
-        raise ValueError(f"not a feature-map config: {config!r}; kind must be one of "
-                         f"{sorted([*_KINDS, 'state_action'])}")
+        raise ValueError(
+            f"not a feature-map config: {config!r}; kind must be one of "
+            f"{sorted([*_KINDS, 'state_action'])}"
+        )
     args = {k: v for k, v in config.items() if k != "kind"}
     try:
-        return _KINDS[config["kind"]](**args)  # type: ignore[no-any-return]
+        return _KINDS[config["kind"]](**args)  # type: ignore[no-any-return, unused-ignore]
     except TypeError as exc:
         raise ValueError(f"bad arguments for {config['kind']} features: {exc}") from None
+
+
+# ------------------------------------------------------------ feature specs
+
+#: The feature-spec grammar, for help texts.
+SPEC_HELP = (
+    "identity, onehot, poly:DEGREE, fourier:ORDER, rbf:CENTERS or "
+    "tiles:TILINGSxTILES (e.g. tiles:8x4)"
+)
+_SPEC = re.compile(r"^(identity|onehot|poly|fourier|rbf|tiles)(?::(.*))?$")
+_SPEC_EXAMPLES = {"poly": "poly:2", "fourier": "fourier:3", "rbf": "rbf:7", "tiles": "tiles:8x4"}
+_BOUNDED = ("fourier", "rbf", "tiles")
+_OPTIONS = {"rbf": ("width",)}
+#: Specs giving more features than this are refused (a typo, not a policy).
+MAX_SPEC_FEATURES = 1_000_000
+
+
+def parse_spec(spec: str) -> tuple[str, tuple[int, ...]]:
+    """Split a feature spec into its kind and numbers; raises ValueError if malformed.
+
+    >>> parse_spec("tiles:8x4")
+    ('tiles', (8, 4))
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"feature spec must be a string, got {spec!r}")
+    match = _SPEC.match(spec.strip())
+    if not match:
+        raise ValueError(f"malformed feature spec {spec!r}; use {SPEC_HELP}")
+    kind, arg = match.group(1), match.group(2)
+    if kind in ("identity", "onehot"):
+        if arg is not None:
+            raise ValueError(f"malformed feature spec {spec!r}: {kind} takes no argument")
+        return kind, ()
+    pattern = r"^(\d+)x(\d+)$" if kind == "tiles" else r"^(\d+)$"
+    numbers = re.match(pattern, arg or "")
+    if not numbers:
+        raise ValueError(f"malformed feature spec {spec!r}; expected e.g. {_SPEC_EXAMPLES[kind]}")
+    values = tuple(int(v) for v in numbers.groups())
+    minimum = 0 if kind in ("poly", "fourier") else 1
+    if min(values) < minimum or max(values) > 10_000:
+        raise ValueError(f"malformed feature spec {spec!r}: numbers must be in [{minimum}, 10000]")
+    return kind, values
+
+
+def _describe_space(space: gym.Space) -> str:
+    if isinstance(space, gym.spaces.Discrete):
+        return f"Discrete({space.n})"
+    return f"Box{space.shape} {space.dtype}"
+
+
+def _spec_bounds(
+    kind: str, dim: int | None, space: gym.spaces.Box | None, low: Any, high: Any
+) -> tuple[list[float], list[float]]:
+    """``low`` and ``high`` (a single value is repeated over the dimensions),
+    or the observation space's bounds when neither is given."""
+    if low is None and high is None:
+        if space is None:
+            raise ValueError(f"{kind} features need low and high (or a bounded observation space)")
+        space_low, space_high = np.asarray(space.low, float), np.asarray(space.high, float)
+        if not (np.isfinite(space_low).all() and np.isfinite(space_high).all()):
+            raise ValueError(
+                f"{kind} features need bounds but the observation space "
+                f"{_describe_space(space)} is unbounded; pass low and high "
+                f"({dim} values each)"
+            )
+        return space_low.tolist(), space_high.tolist()
+    if low is None or high is None:
+        raise ValueError("low and high must be given together")
+    lo = [float(v) for v in np.atleast_1d(np.asarray(low, dtype=float))]
+    hi = [float(v) for v in np.atleast_1d(np.asarray(high, dtype=float))]
+    n = dim if dim is not None else max(len(lo), len(hi))
+    lo, hi = (lo * n if len(lo) == 1 else lo), (hi * n if len(hi) == 1 else hi)
+    if len(lo) != n or len(hi) != n:
+        raise ValueError(
+            f"low and high need {n} values (the observation's length), got {len(lo)} and {len(hi)}"
+        )
+    bad = [k for k in range(n) if not lo[k] < hi[k]]
+    if bad:
+        k = bad[0]
+        raise ValueError(
+            f"low must be below high in every dimension; dimension {k}: {lo[k]} >= {hi[k]}"
+        )
+    return lo, hi
+
+
+def _spec_dim(spec: str, kind: str, space: int | gym.Space | None) -> int | None:
+    """The observation length a non-onehot spec reads (None: from the bounds)."""
+    if space is None:
+        return None
+    if isinstance(space, gym.spaces.Discrete):
+        raise ValueError(
+            f"{spec!r} features need a Box observation space, got "
+            f"{_describe_space(space)}: use onehot"
+        )
+    if isinstance(space, gym.spaces.Box):
+        if len(space.shape) != 1:
+            raise ValueError(
+                f"only 1-D Box observations are supported, got {_describe_space(space)}"
+            )
+        return int(space.shape[0])
+    if isinstance(space, gym.Space):
+        raise ValueError(f"{spec!r} features need a Box observation space, got {space}")
+    return check_int(space, "space", minimum=1)
+
+
+def _check_size(spec: str, kind: str, args: tuple[int, ...], dim: int) -> None:
+    n_features = {
+        "fourier": (args[0] + 1) ** dim,
+        "rbf": args[0] ** dim + 1,
+        "tiles": args[0] * (args[-1] + 1) ** dim,
+    }[kind]
+    if n_features > MAX_SPEC_FEATURES:
+        raise ValueError(
+            f"{spec!r} on a {dim}-D observation gives {n_features} features; choose a smaller spec"
+        )
+
+
+def from_spec(
+    spec: str,
+    space: int | gym.Space | None = None,
+    low: Any = None,
+    high: Any = None,
+    **options: Any,
+) -> FeatureMap:
+    """The feature map a short spec names, as ``pgfast train --features`` takes it.
+
+    Specs: ``identity``, ``onehot``, ``poly:DEGREE``, ``fourier:ORDER``,
+    ``rbf:CENTERS`` (centres per dimension) and ``tiles:TILINGSxTILES``
+    (``TILINGS`` tilings of ``TILES`` tiles per dimension).
+
+    Args:
+        spec: the spec string.
+        space: the observation space (a 1-D ``Box``, or a ``Discrete`` for
+            ``onehot``), or its length (the number of states for ``onehot``).
+            Optional for the bounded maps when ``low`` and ``high`` are given.
+        low, high: the box the bounded maps (fourier, rbf, tiles) rescale to
+            ``[0, 1]``; a single value is repeated over the dimensions. Default:
+            the space's bounds, if finite. The other maps ignore them, so a
+            preset's bounds can be passed whatever the spec.
+        options: further arguments of the map's class (``width`` for rbf).
+
+    Raises:
+        ValueError: a malformed spec, a spec that does not fit the space,
+            missing or bad bounds, or more than :data:`MAX_SPEC_FEATURES` features.
+
+    Example:
+        >>> import gymnasium as gym, pgfast as pg
+        >>> pg.features.from_spec("poly:2", 3)
+        Polynomial(dim=3, degree=2)
+        >>> pg.features.from_spec("onehot", gym.spaces.Discrete(16)).n_features
+        16
+        >>> phi = pg.features.from_spec("fourier:3", low=[-1.0, -2.0], high=[1.0, 2.0])
+        >>> phi == pg.features.Fourier(3, low=[-1.0, -2.0], high=[1.0, 2.0])
+        True
+        >>> pg.features.from_spec("tiles:8x4", gym.spaces.Box(-1.0, 1.0, (2,))).n_features
+        200
+    """
+    kind, args = parse_spec(spec)
+    unknown = sorted(set(options) - set(_OPTIONS.get(kind, ())))
+    if unknown:
+        raise TypeError(f"{kind} features take no option {', '.join(unknown)}")
+    if kind == "onehot":
+        if isinstance(space, gym.spaces.Box):
+            raise ValueError(
+                f"onehot features need a Discrete observation space, got {_describe_space(space)}"
+            )
+        if space is None:
+            raise ValueError("onehot features need the observation space or its size")
+        return OneHot(space)  # type: ignore[arg-type]
+    dim = _spec_dim(spec, kind, space)
+    if kind in ("identity", "poly"):
+        if dim is None:
+            raise ValueError(f"{kind} features need the observation space or its length")
+        return Identity(dim) if kind == "identity" else Polynomial(dim, args[0])
+    if dim is not None:
+        _check_size(spec, kind, args, dim)
+    box = space if isinstance(space, gym.spaces.Box) else None
+    lo, hi = _spec_bounds(kind, dim, box, low, high)
+    if dim is None:
+        _check_size(spec, kind, args, len(lo))
+    if kind == "fourier":
+        return Fourier(args[0], lo, hi)
+    if kind == "rbf":
+        return RBF(args[0], lo, hi, **options)
+    return TileCoding(args[0], args[1], lo, hi)

@@ -1,0 +1,58 @@
+"""The ``pgfast`` command (also ``python -m pgfast``).
+
+``pgfast train ENV_ID`` trains a linear policy with REINFORCE (per-env
+presets from :mod:`pgfast.presets`, every setting overridable) and writes
+``config.json``, ``metrics.csv``, ``policy.npz`` and ``learning_curve.png``
+to ``--out``; ``pgfast evaluate RUN`` reloads a policy and evaluates it;
+``pgfast envs`` lists the environments; ``pgfast bench`` times them.
+
+Progress goes to stderr, results to stdout. Bad options exit with status 2
+and a one-line ``pgfast: error: ...`` message.
+
+One module per command (:mod:`~pgfast.cli.train`, :mod:`~pgfast.cli.evaluate`,
+:mod:`~pgfast.cli.envs`, :mod:`~pgfast.cli.bench`), each with ``run(args)``;
+:mod:`~pgfast.cli.parser` holds the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pgfast.cli import bench, envs, evaluate, train
+from pgfast.cli.common import CLIError
+from pgfast.cli.parser import build_parser, join_negative_values
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": train.run,
+    "evaluate": evaluate.run,
+    "envs": envs.run,
+    "bench": bench.run,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pgfast ARGV...``; returns the exit status (2: bad options, 130: Ctrl-C)."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(join_negative_values(raw))
+    args.argv = raw
+    try:
+        return int(COMMANDS[args.command](args))
+    except (CLIError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"pgfast: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"pgfast: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pgfast: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

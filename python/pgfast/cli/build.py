@@ -1,0 +1,131 @@
+"""The env, feature map and policy a run's settings describe."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+import pgfast as pg
+from pgfast.cli.common import CLIError, describe_space, is_discrete
+from pgfast.features import parse_spec
+
+_BOUNDED = ("fourier", "rbf", "tiles")
+
+
+def make_env(
+    env_id: str, settings: dict[str, Any], seed: int, threads: int, time_limit: bool = True
+) -> Any:
+    """``pg.make(env_id, ...)``; an id pgfast does not have but Gymnasium
+    does becomes a (Python-stepped, one-env) ``pg.GymnasiumEnv``."""
+    limit = settings.get("max_episode_steps") if time_limit else None
+    params = settings["env_params"]
+    if env_id not in pg.list_envs() and hasattr(pg, "GymnasiumEnv"):
+        gym_env = _gymnasium_make(env_id, limit, params)
+        if gym_env is not None:
+            return pg.GymnasiumEnv(gym_env, seed=seed)
+    extra = {} if limit is None else {"max_episode_steps": limit}
+    try:
+        return pg.make(
+            env_id, num_envs=settings["num_envs"], seed=seed, num_threads=threads, **extra, **params
+        )
+    except TypeError as exc:  # missing or unexpected env parameters
+        raise CLIError(f"{exc} (set them with --env-params '{{...}}')") from None
+    except ValueError as exc:
+        if "unknown environment id" in str(exc):
+            raise CLIError(f"{exc}; or any registered Gymnasium id") from None
+        raise
+
+
+def _gymnasium_make(env_id: str, max_episode_steps: int | None, params: dict[str, Any]) -> Any:
+    """``gymnasium.make(env_id)`` if Gymnasium knows the id, else None."""
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        try:  # Gymnasium's own hint, e.g. "Taxi-v3 is deprecated, use Taxi-v4"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gym.spec(env_id)
+        except (gym.error.DeprecatedEnv, gym.error.VersionNotFound) as exc:
+            raise CLIError(f"unknown environment id {env_id!r}: {exc}") from None
+        except gym.error.Error:
+            pass
+        return None
+    kwargs: dict[str, Any] = dict(params)
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.Error as exc:  # e.g. a missing optional dependency
+        raise CLIError(f"cannot make the Gymnasium env {env_id!r}: {exc}") from None
+    except TypeError as exc:
+        raise CLIError(
+            f"cannot make the Gymnasium env {env_id!r}: {exc} (check --env-params)"
+        ) from None
+
+
+def build_features(
+    spec: str, space: Any, settings: dict[str, Any], bounds_from_cli: bool = False
+) -> tuple[pg.features.FeatureMap, dict[str, Any]]:
+    """The feature map for ``spec`` on observation space ``space`` (built by
+    :func:`pgfast.features.from_spec`), with the bounds of the settings.
+
+    Returns ``(features, info)`` with ``info`` describing the bounds used.
+    """
+    kind, _ = parse_spec(spec)
+    low, high = settings.get("low"), settings.get("high")
+    if kind in _BOUNDED and low is None and high is None and _unbounded_box(space):
+        raise CLIError(  # as from_spec would, but naming the options
+            f"{kind} features need bounds but the observation space "
+            f"{describe_space(space)} is unbounded; pass --low and --high (comma-separated, "
+            f"{space.shape[0]} values each)"
+        )
+    features = pg.features.from_spec(spec, space, low, high)
+    if not isinstance(features, (pg.features.Fourier, pg.features.RBF, pg.features.TileCoding)):
+        return features, {}
+    source = (
+        "command line" if bounds_from_cli else "preset" if low is not None else "observation space"
+    )
+    return features, {"low": features.low, "high": features.high, "bounds_from": source}
+
+
+def _unbounded_box(space: Any) -> bool:
+    """A 1-D Box observation space with an infinite bound."""
+    if is_discrete(space) or len(space.shape) != 1:
+        return False
+    return not (np.isfinite(space.low).all() and np.isfinite(space.high).all())
+
+
+def build_policy(
+    env: Any, settings: dict[str, Any], bounds_from_cli: bool = False
+) -> tuple[pg.LinearSoftmax | pg.LinearGaussian, str, str, dict[str, Any]]:
+    """The settings' policy for ``env``: ``(policy, kind, feature spec, bounds info)``."""
+    obs_space, act_space = env.single_observation_space, env.single_action_space
+    discrete_actions = is_discrete(act_space)
+    kind = settings["policy"] or ("softmax" if discrete_actions else "gaussian")
+    spec = settings["features"] or ("onehot" if is_discrete(obs_space) else "identity")
+    features, info = build_features(spec, obs_space, settings, bounds_from_cli)
+    policy: pg.LinearSoftmax | pg.LinearGaussian
+    if kind == "softmax":
+        if not discrete_actions:
+            raise CLIError(
+                f"--policy softmax needs a Discrete action space; this env's is "
+                f"{describe_space(act_space)}: use --policy gaussian"
+            )
+        policy = pg.LinearSoftmax(features, int(act_space.n))
+    else:
+        if discrete_actions:
+            raise CLIError(
+                f"--policy gaussian needs a Box action space; this env's is "
+                f"{describe_space(act_space)}: use --policy softmax"
+            )
+        if len(act_space.shape) != 1:
+            raise CLIError(f"only 1-D Box actions are supported, got {describe_space(act_space)}")
+        policy = pg.LinearGaussian(
+            features,
+            int(act_space.shape[0]),
+            log_std=settings["log_std"],
+            learn_std=settings["learn_std"],
+        )
+    return policy, kind, spec, info

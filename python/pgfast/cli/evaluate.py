@@ -1,0 +1,112 @@
+"""``pgfast evaluate RUN``: reload a saved policy, run episodes, print the returns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import pgfast as pg
+from pgfast.cli.build import make_env
+from pgfast.cli.common import CLIError
+from pgfast.cli.rundir import read_json
+from pgfast.presets import preset_for
+
+
+def run(args: argparse.Namespace) -> int:
+    if not hasattr(pg, "load_policy"):
+        raise CLIError("this pgfast cannot load policies yet (pg.load_policy is missing)")
+    npz, config_path = _paths(Path(args.path))
+    if not npz.exists():
+        raise CLIError(f"no policy file at {npz}")
+    if args.episodes < 1:
+        raise CLIError(f"--episodes must be >= 1, got {args.episodes}")
+    policy = pg.load_policy(str(npz))
+    config = read_json(config_path) or {}
+    env_id = args.env or _metadata_env_id(policy, npz) or config.get("env_id")
+    if not env_id:
+        raise CLIError(f"{npz} does not say which env it was trained on; pass --env ID")
+    saved = config.get("settings") if config.get("env_id") == env_id else None
+    settings = preset_for(env_id)
+    if isinstance(saved, dict):
+        settings.update({k: saved[k] for k in ("env_params", "num_envs") if k in saved})
+    env = make_env(env_id, settings, args.seed, args.threads, time_limit=False)
+    policy = pg.load_policy(str(npz), env=env)  # again, checking the spaces match
+    returns = np.asarray(
+        pg.evaluate(
+            env, policy, episodes=args.episodes, deterministic=not args.stochastic, seed=args.seed
+        )
+    )
+    mode = "stochastic" if args.stochastic else "greedy"
+    print(f"{env_id}: {args.episodes} episodes, {mode} policy, seed {args.seed} ({npz})")
+    print(
+        f"mean {returns.mean():.2f}  std {returns.std():.2f}  "
+        f"min {returns.min():.2f}  max {returns.max():.2f}"
+    )
+    print("returns:")
+    for line in text_histogram(returns):
+        print(line)
+    return 0
+
+
+def _paths(path: Path) -> tuple[Path, Path]:
+    """The policy file and the config.json beside it, for a run directory or an .npz."""
+    if path.is_dir():
+        return path / "policy.npz", path / "config.json"
+    return path, path.with_name("config.json")
+
+
+def _env_id_in(meta: Any) -> str | None:
+    if not isinstance(meta, dict):
+        return None
+    env = meta.get("env")
+    for value in (meta.get("env_id"), env.get("id") if isinstance(env, dict) else env):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _metadata_env_id(policy: Any, npz: Path) -> str | None:
+    """The env id the policy file records, from the loaded policy's attributes
+    or, failing that, the file's JSON metadata."""
+    value = getattr(policy, "env_id", None)
+    if isinstance(value, str) and value:
+        return value
+    for attr in ("metadata", "meta", "_metadata"):
+        found = _env_id_in(getattr(policy, attr, None))
+        if found:
+            return found
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            for key in data.files:
+                arr = data[key]
+                if arr.dtype.kind not in "US" or arr.size != 1:
+                    continue
+                try:
+                    found = _env_id_in(json.loads(str(arr.item())))
+                except ValueError:
+                    continue
+                if found:
+                    return found
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def text_histogram(values: Any, bins: int = 10, width: int = 40) -> list[str]:
+    """Lines of a horizontal text histogram of ``values``."""
+    values = np.asarray(values, dtype=float)
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        return [f"  [{lo:>10.4g}, {hi:>10.4g}] | {'#' * width} {values.size}"]
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    peak = counts.max()
+    lines = []
+    for k, count in enumerate(counts):
+        bar = "#" * round(width * count / peak) if count else ""
+        close = "]" if k == bins - 1 else ")"
+        lines.append(f"  [{edges[k]:>10.4g}, {edges[k + 1]:>10.4g}{close} | {bar} {count}")
+    return lines
