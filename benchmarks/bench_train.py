@@ -40,12 +40,12 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import reference_numpy
+import reference_numpy  # noqa: E402
 
 TARGET = 475.0
 
@@ -60,8 +60,9 @@ def pgfast_features(features: str = "identity"):
     return pg.features.Fourier(order, reference_numpy.CARTPOLE_LOW, reference_numpy.CARTPOLE_HIGH)
 
 
-def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity",
-               state_action: bool = False) -> dict:
+def pgfast_run(
+    seed: int, iterations: int, stop: bool, features: str = "identity", state_action: bool = False
+) -> dict:
     """``state_action``: the linear softmax over the state-action features
     ``pg.features.StateAction(phi, action_features=np.eye(2))`` (10 for Identity)
     instead of over ``phi``: the same policy, computed another way."""
@@ -72,8 +73,17 @@ def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity
     if state_action:
         phi = pg.features.StateAction(phi, action_features=np.eye(2))
     policy = pg.LinearSoftmax(phi, n_actions=2)
-    algo = pg.Reinforce(env, policy, lr=0.05, gamma=0.99, episodes_per_update=16,
-                        returns="reward_to_go", baseline="mean", optimizer="adam", seed=seed)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        lr=0.05,
+        gamma=0.99,
+        episodes_per_update=16,
+        returns="reward_to_go",
+        baseline="mean",
+        optimizer="adam",
+        seed=seed,
+    )
     start = time.perf_counter()
     history = algo.train(iterations, target_return=TARGET if stop else None)
     total = time.perf_counter() - start
@@ -93,11 +103,21 @@ def pgfast_run(seed: int, iterations: int, stop: bool, features: str = "identity
 
 
 def numpy_run(seed: int, iterations: int, stop: bool, features: str = "identity") -> dict:
-    h = reference_numpy.train(iterations, seed=seed, target_return=TARGET, stop_at_target=stop,
-                              features=features)
-    return {k: h[k] for k in ("steps_per_second", "total_env_steps", "total_time",
-                              "iterations_run", "solved_iteration", "solved_time",
-                              "solved_env_steps")}
+    h = reference_numpy.train(
+        iterations, seed=seed, target_return=TARGET, stop_at_target=stop, features=features
+    )
+    return {
+        k: h[k]
+        for k in (
+            "steps_per_second",
+            "total_env_steps",
+            "total_time",
+            "iterations_run",
+            "solved_iteration",
+            "solved_time",
+            "solved_env_steps",
+        )
+    }
 
 
 def build_ceiling() -> tuple[pathlib.Path | None, str | None]:
@@ -107,8 +127,12 @@ def build_ceiling() -> tuple[pathlib.Path | None, str | None]:
     source = HERE / "limit" / "reinforce_cartpole.cpp"
     if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
         try:
-            result = subprocess.run(["bash", str(HERE / "limit" / "build.sh")],
-                                    capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                ["bash", str(HERE / "limit" / "build.sh")],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         except OSError as exc:
             return None, f"could not run benchmarks/limit/build.sh: {exc}"
         if result.returncode != 0:
@@ -128,29 +152,51 @@ def ceiling_binary() -> pathlib.Path | None:
 CEILING_FEATURES = {"identity": "identity", "fourier:3": "fourier3"}
 
 
-def ceiling_run(binary: pathlib.Path, seed: int, iterations: int, stop: bool,
-                features: str = "identity") -> dict:
+def ceiling_run(
+    binary: pathlib.Path, seed: int, iterations: int, stop: bool, features: str = "identity"
+) -> dict:
     if features not in CEILING_FEATURES:
-        raise ValueError(f"the C++ ceiling has no {features!r} features "
-                         f"(it has {', '.join(CEILING_FEATURES)})")
-    args = [str(binary), "--features", CEILING_FEATURES[features], "--seed", str(seed),
-            "--iterations", str(iterations), "--json"]
+        raise ValueError(
+            f"the C++ ceiling has no {features!r} features (it has {', '.join(CEILING_FEATURES)})"
+        )
+    args = [
+        str(binary),
+        "--features",
+        CEILING_FEATURES[features],
+        "--seed",
+        str(seed),
+        "--iterations",
+        str(iterations),
+        "--json",
+    ]
     if stop:
         args.append("--stop-at-target")
     out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
-    return {"steps_per_second": out["steps_per_second"],
-            "total_env_steps": out["env_steps"], "total_time": out["seconds"],
-            "iterations_run": out["iterations"],
-            "solved_iteration": out.get("solved_iteration"),
-            "solved_time": out.get("solved_seconds"),
-            "solved_env_steps": out.get("solved_env_steps")}
+    return {
+        "steps_per_second": out["steps_per_second"],
+        "total_env_steps": out["env_steps"],
+        "total_time": out["seconds"],
+        "iterations_run": out["iterations"],
+        "solved_iteration": out.get("solved_iteration"),
+        "solved_time": out.get("solved_seconds"),
+        "solved_env_steps": out.get("solved_env_steps"),
+    }
 
 
 def jax_report(python: str, seeds: list[int], iterations: int, stop: bool) -> dict:
     """Run benchmarks/reference_jax.py --json under ``python``: its JSON object, or
     ``{"available": False, "reason": ...}`` when jax is missing or the run failed."""
-    args = [python, str(HERE / "reference_jax.py"), "--json", "--rollout", "while",
-            "--iterations", str(iterations), "--seeds", *map(str, seeds)]
+    args = [
+        python,
+        str(HERE / "reference_jax.py"),
+        "--json",
+        "--rollout",
+        "while",
+        "--iterations",
+        str(iterations),
+        "--seeds",
+        *map(str, seeds),
+    ]
     if not stop:
         args.append("--no-stop")
     try:
@@ -185,8 +231,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 seeds, 100-iteration steady runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin every peer to (-1: none)")
-    parser.add_argument("--jax-python", default=sys.executable,
-                        help="interpreter that has jax and gymnax (default: this one)")
+    parser.add_argument(
+        "--jax-python",
+        default=sys.executable,
+        help="interpreter that has jax and gymnax (default: this one)",
+    )
     args = parser.parse_args()
     seeds = args.seeds or ([0, 1, 2] if args.quick else [0, 1, 2, 3, 4])
     steady_iterations = 100 if args.quick else 300
@@ -220,15 +269,26 @@ def main() -> None:
             "steady": [ceiling_run(binary, s, steady_iterations, False) for s in seeds],
         }
 
-    print(f"pgfast {pgfast.__version__}, gymnasium {gymnasium.__version__}, numpy "
-          f"{np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-          f"pinned to CPU {args.cpu}" if args.cpu >= 0 else "not pinned")
-    print(f"CartPole-v1, linear softmax on [s, 1], 16 episodes/update, reward-to-go, mean "
-          f"baseline, Adam lr 0.05; seeds {seeds}; steady runs {steady_iterations} iterations")
+    print(
+        f"pgfast {pgfast.__version__}, gymnasium {gymnasium.__version__}, numpy "
+        f"{np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+        f"pinned to CPU {args.cpu}"
+        if args.cpu >= 0
+        else "not pinned"
+    )
+    print(
+        f"CartPole-v1, linear softmax on [s, 1], 16 episodes/update, reward-to-go, mean "
+        f"baseline, Adam lr 0.05; seeds {seeds}; steady runs {steady_iterations} iterations"
+    )
     ours = summarise(peers["pgfast"]["steady"], "steps_per_second")  # type: ignore[arg-type]
     assert ours is not None
-    header = ("implementation", "M steps/s steady (min-max)", "pgfast / peer",
-              "s to 475 (median, min-max)", "iterations to 475")
+    header = (
+        "implementation",
+        "M steps/s steady (min-max)",
+        "pgfast / peer",
+        "s to 475 (median, min-max)",
+        "iterations to 475",
+    )
     rows = []
     for name, result in peers.items():
         steady, solve = result["steady"], result["solve"]
@@ -238,13 +298,15 @@ def main() -> None:
         rate = summarise(steady, "steps_per_second")
         t = summarise(solve, "solved_time") if not isinstance(solve, str) else None
         its = summarise(solve, "solved_iteration") if not isinstance(solve, str) else None
-        rows.append((
-            name,
-            f"{rate[0] / 1e6:.2f} ({rate[1] / 1e6:.2f}-{rate[2] / 1e6:.2f})" if rate else "-",
-            f"{ours[0] / rate[0]:.2f}x" if rate else "-",
-            f"{t[0]:.4f} ({t[1]:.4f}-{t[2]:.4f})" if t else "not solved",
-            f"{its[0]:.0f} ({its[1]:.0f}-{its[2]:.0f})" if its else "-",
-        ))
+        rows.append(
+            (
+                name,
+                f"{rate[0] / 1e6:.2f} ({rate[1] / 1e6:.2f}-{rate[2] / 1e6:.2f})" if rate else "-",
+                f"{ours[0] / rate[0]:.2f}x" if rate else "-",
+                f"{t[0]:.4f} ({t[1]:.4f}-{t[2]:.4f})" if t else "not solved",
+                f"{its[0]:.0f} ({its[1]:.0f}-{its[2]:.0f})" if its else "-",
+            )
+        )
     widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(len(header))]
     for i, row in enumerate([header, *rows]):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

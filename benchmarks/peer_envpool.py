@@ -40,10 +40,16 @@ def main() -> None:
     parser.add_argument("--timing-module", required=True, help="path of pgfast/_bench.py")
     parser.add_argument("--envs", nargs="+", default=["CartPole-v1", "Pendulum-v1"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 4096])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1],
-                        help="EnvPool num_threads values to time at every size")
-    parser.add_argument("--extra", nargs="*", default=[],
-                        help="extra env:num_envs:num_threads triples to time")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="EnvPool num_threads values to time at every size",
+    )
+    parser.add_argument(
+        "--extra", nargs="*", default=[], help="extra env:num_envs:num_threads triples to time"
+    )
     parser.add_argument("--budget", type=float, default=0.3, help="seconds per repeat")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -52,8 +58,11 @@ def main() -> None:
         import envpool
         import numpy as np
     except ImportError as exc:
-        print(json.dumps({"available": False,
-                          "reason": f"envpool not importable by {sys.executable}: {exc}"}))
+        print(
+            json.dumps(
+                {"available": False, "reason": f"envpool not importable by {sys.executable}: {exc}"}
+            )
+        )
         return
     timing = load_timing(args.timing_module)
     warnings.filterwarnings("ignore")  # gymnasium's Box precision warnings on make
@@ -66,11 +75,18 @@ def main() -> None:
     for env_id, n, threads in configs:
         t0 = time.perf_counter()
         try:
-            env = envpool.make(env_id, env_type="gymnasium", num_envs=n, batch_size=n,
-                               num_threads=threads, seed=0)
-        except Exception as exc:  # noqa: BLE001 - an env EnvPool lacks: report it, go on
-            results.append({"env": env_id, "num_envs": n, "num_threads": threads,
-                            "error": f"{type(exc).__name__}: {exc}"})
+            env = envpool.make(
+                env_id, env_type="gymnasium", num_envs=n, batch_size=n, num_threads=threads, seed=0
+            )
+        except Exception as exc:  # an env EnvPool lacks: report it, go on
+            results.append(
+                {
+                    "env": env_id,
+                    "num_envs": n,
+                    "num_threads": threads,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
             continue
         make_seconds = time.perf_counter() - t0
         env.reset()
@@ -79,18 +95,37 @@ def main() -> None:
         if hasattr(space, "n"):
             actions = [rng.integers(0, space.n, size=n).astype(np.int32) for _ in range(64)]
         else:
-            actions = [rng.uniform(space.low, space.high, size=(n, *space.shape))
-                       .astype(np.float32) for _ in range(64)]
-        rate = timing._steps_per_second(timing._stepper(env, actions), n, args.budget,
-                                        args.repeats)
+            actions = [
+                rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(np.float32)
+                for _ in range(64)
+            ]
+        rate = timing._steps_per_second(timing._stepper(env, actions), n, args.budget, args.repeats)
         env.close()
-        results.append({"env": env_id, "num_envs": n, "num_threads": threads,
-                        "median": rate.median, "min": rate.low, "max": rate.high,
-                        "make_seconds": make_seconds})
-    print(json.dumps({"available": True, "envpool": envpool.__version__,
-                      "numpy": np.__version__, "python": sys.version.split()[0],
-                      "executable": sys.executable, "budget": args.budget,
-                      "repeats": args.repeats, "results": results}))
+        results.append(
+            {
+                "env": env_id,
+                "num_envs": n,
+                "num_threads": threads,
+                "median": rate.median,
+                "min": rate.low,
+                "max": rate.high,
+                "make_seconds": make_seconds,
+            }
+        )
+    print(
+        json.dumps(
+            {
+                "available": True,
+                "envpool": envpool.__version__,
+                "numpy": np.__version__,
+                "python": sys.version.split()[0],
+                "executable": sys.executable,
+                "budget": args.budget,
+                "repeats": args.repeats,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,17 @@ def available() -> str | None:
     return None
 
 
-def _build_update(episodes_per_update: int, lr: float, gamma: float, beta1: float,
-                  beta2: float, eps: float, rollout: str, x64: bool, chunk: int):
+def _build_update(
+    episodes_per_update: int,
+    lr: float,
+    gamma: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    rollout: str,
+    x64: bool,
+    chunk: int,
+):
     """The jitted update: ``chunk`` REINFORCE iterations from ``(theta, m, v, step, key)``."""
     import gymnax
     import jax
@@ -87,7 +96,8 @@ def _build_update(episodes_per_update: int, lr: float, gamma: float, beta1: floa
         action = jax.random.categorical(k_act, logits, axis=-1)
         probs = jax.nn.softmax(logits, axis=-1)
         obs, state, reward, terminated, truncated, _ = v_step(
-            jax.random.split(k_step, n), state, action, params)
+            jax.random.split(k_step, n), state, action, params
+        )
         reward = jnp.where(alive, reward.astype(ftype), 0.0)
         new_alive = alive & ~(terminated | truncated)
         return obs, state, new_alive, (phi, action, probs, reward, alive)
@@ -99,14 +109,17 @@ def _build_update(episodes_per_update: int, lr: float, gamma: float, beta1: floa
             return (obs, state, alive), out
 
         keys = jax.random.split(key, T)
-        _, (phi, act, probs, rew, alive) = jax.lax.scan(
-            body, (obs, state, jnp.ones(n, bool)), keys)
+        _, (phi, act, probs, rew, alive) = jax.lax.scan(body, (obs, state, jnp.ones(n, bool)), keys)
         return phi, act, probs, rew, alive
 
     def rollout_while(theta, key, obs, state):
-        bufs = (jnp.zeros((T, n, N_FEATURES), ftype), jnp.zeros((T, n), jnp.int32),
-                jnp.zeros((T, n, N_ACTIONS), ftype), jnp.zeros((T, n), ftype),
-                jnp.zeros((T, n), bool))
+        bufs = (
+            jnp.zeros((T, n, N_FEATURES), ftype),
+            jnp.zeros((T, n), jnp.int32),
+            jnp.zeros((T, n, N_ACTIONS), ftype),
+            jnp.zeros((T, n), ftype),
+            jnp.zeros((T, n), bool),
+        )
 
         def cond(carry):
             t, _, _, _, alive, _ = carry
@@ -140,32 +153,44 @@ def _build_update(episodes_per_update: int, lr: float, gamma: float, beta1: floa
         mask = alive.astype(ftype)
         n_steps = mask.sum()
         baseline = (psi * mask).sum() / n_steps
-        adv = (psi - baseline) * mask                                   # (T, n)
-        dlog = jax.nn.one_hot(act, N_ACTIONS, dtype=ftype) - probs      # (T, n, A)
+        adv = (psi - baseline) * mask  # (T, n)
+        dlog = jax.nn.one_hot(act, N_ACTIONS, dtype=ftype) - probs  # (T, n, A)
         grad = jnp.einsum("tnf,tna->fa", phi, dlog * adv[..., None]) / n
 
         step = step + 1
         m = beta1 * m + (1.0 - beta1) * grad
         v = beta2 * v + (1.0 - beta2) * grad * grad
-        mhat = m / (1.0 - beta1 ** step)
-        vhat = v / (1.0 - beta2 ** step)
+        mhat = m / (1.0 - beta1**step)
+        vhat = v / (1.0 - beta2**step)
         theta = theta + lr * mhat / (jnp.sqrt(vhat) + eps)
         mean_return = rew.sum(axis=0).mean()
         return (theta, m, v, step, key), (mean_return, n_steps.astype(jnp.int32))
 
     def update(theta, m, v, step, key):
-        carry, (returns, steps) = jax.lax.scan(one_update, (theta, m, v, step, key), None,
-                                               length=chunk)
+        carry, (returns, steps) = jax.lax.scan(
+            one_update, (theta, m, v, step, key), None, length=chunk
+        )
         return carry, returns, steps
 
     return jax.jit(update), ftype
 
 
-def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
-          episodes_per_update: int = 16, lr: float = 0.05, gamma: float = 0.99,
-          beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-          stop_at_target: bool = True, rollout: str = "scan", x64: bool = False,
-          chunk: int = 1) -> dict:
+def train(
+    iterations: int,
+    seed: int = 0,
+    target_return: float | None = None,
+    *,
+    episodes_per_update: int = 16,
+    lr: float = 0.05,
+    gamma: float = 0.99,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    stop_at_target: bool = True,
+    rollout: str = "scan",
+    x64: bool = False,
+    chunk: int = 1,
+) -> dict:
     """Train with REINFORCE and return the history (same keys as reference_numpy.train,
     plus ``compile_time``). ``chunk`` iterations run per jitted call (a lax.scan over
     iterations); the target is checked, and wall time recorded, once per call.
@@ -184,8 +209,9 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         raise ValueError(f"rollout must be 'scan' or 'while', not {rollout!r}")
     import jax.numpy as jnp
 
-    update, ftype = _build_update(episodes_per_update, lr, gamma, beta1, beta2, eps,
-                                  rollout, x64, chunk)
+    update, ftype = _build_update(
+        episodes_per_update, lr, gamma, beta1, beta2, eps, rollout, x64, chunk
+    )
     theta = jnp.zeros((N_FEATURES, N_ACTIONS), ftype)
     m = jnp.zeros_like(theta)
     v = jnp.zeros_like(theta)
@@ -210,9 +236,9 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         steps = np.asarray(steps)
         now = time.perf_counter() - start
         lo = call * chunk
-        mean_return[lo:lo + chunk] = returns
-        env_steps[lo:lo + chunk] = steps
-        wall_time[lo:lo + chunk] = now
+        mean_return[lo : lo + chunk] = returns
+        env_steps[lo : lo + chunk] = steps
+        wall_time[lo : lo + chunk] = now
         ran = lo + chunk
         if target_return is not None and solved_iteration is None:
             hit = np.nonzero(returns >= target_return)[0]
@@ -228,8 +254,9 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         "mean_return": mean_return[:ran],
         "env_steps": env_steps[:ran],
         "cumulative_env_steps": np.cumsum(env_steps[:ran]),
-        "lockstep_steps": (np.full(ran, MAX_EPISODE_STEPS * episodes_per_update)
-                           if rollout == "scan" else None),
+        "lockstep_steps": (
+            np.full(ran, MAX_EPISODE_STEPS * episodes_per_update) if rollout == "scan" else None
+        ),
         "wall_time": wall_time[:ran],
         "total_env_steps": total_steps,
         "total_time": total_time,
@@ -245,6 +272,7 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
 
 def _version(dist: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(dist)
     except PackageNotFoundError:
@@ -257,8 +285,16 @@ def _silent(*args, **kwargs) -> None:
 
 def _scalars(h: dict) -> dict:
     """The JSON-friendly scalars of a train() history."""
-    keys = ("iterations_run", "total_env_steps", "total_time", "steps_per_second",
-            "solved_iteration", "solved_time", "solved_env_steps", "compile_time")
+    keys = (
+        "iterations_run",
+        "total_env_steps",
+        "total_time",
+        "steps_per_second",
+        "solved_iteration",
+        "solved_time",
+        "solved_env_steps",
+        "compile_time",
+    )
     out = {k: h[k] for k in keys if k in h}
     out["last_mean_return"] = float(h["mean_return"][-1])
     return out
@@ -270,81 +306,140 @@ def _fmt(x, spec: str, missing: str = "-") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="seeds 0-2, at most 200 iterations, stop at the target")
+    parser.add_argument(
+        "--quick", action="store_true", help="seeds 0-2, at most 200 iterations, stop at the target"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument("--target", type=float, default=475.0)
-    parser.add_argument("--no-stop", action="store_true",
-                        help="keep training after the target is reached")
+    parser.add_argument(
+        "--no-stop", action="store_true", help="keep training after the target is reached"
+    )
     parser.add_argument("--rollout", choices=("scan", "while"), default="scan")
     parser.add_argument("--x64", action="store_true", help="float64 throughout")
-    parser.add_argument("--chunk", type=int, default=1,
-                        help="iterations per jitted call (lax.scan over iterations)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (settings and per-seed scalars) "
-                             "instead of the table")
-    parser.add_argument("--cpu", type=int, default=None,
-                        help="pin the process to this CPU (Linux) for one-core figures")
+    parser.add_argument(
+        "--chunk", type=int, default=1, help="iterations per jitted call (lax.scan over iterations)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (settings and per-seed scalars) instead of the table",
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="pin the process to this CPU (Linux) for one-core figures",
+    )
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
 
     reason = available()
     if reason is not None:
-        print(json.dumps({"peer": "jax+gymnax", "available": False, "reason": reason})
-              if args.json else reason)
+        print(
+            json.dumps({"peer": "jax+gymnax", "available": False, "reason": reason})
+            if args.json
+            else reason
+        )
         sys.exit(0)
     import jax
 
-    seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.quick else
-                                                          [0, 1, 2, 3, 4])
+    seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.quick else [0, 1, 2, 3, 4])
     iterations = args.iterations or (200 if args.quick else 300)
     stop = not args.no_stop
     say = _silent if args.json else print
     runs = []
-    say(f"JAX + gymnax REINFORCE reference: jax {jax.__version__}, gymnax "
+    say(
+        f"JAX + gymnax REINFORCE reference: jax {jax.__version__}, gymnax "
         f"{_version('gymnax')}, {jax.devices()[0].platform}, Python "
-        f"{platform.python_version()} on {platform.machine()}")
-    say(f"CartPole-v1, 16 envs (vmap), rollout={args.rollout}, "
+        f"{platform.python_version()} on {platform.machine()}"
+    )
+    say(
+        f"CartPole-v1, 16 envs (vmap), rollout={args.rollout}, "
         f"{'float64' if args.x64 else 'float32'}, chunk={args.chunk}; linear softmax on "
         f"[s, 1], reward-to-go gamma 0.99, mean baseline, Adam lr 0.05; budget {iterations} "
-        f"iterations{', stop at target' if stop else ''}; target {args.target:g}")
-    header = ("seed", "compile s", "iters", "env steps", "wall s", "k steps/s",
-              "solved at iter", "time to target s", "steps to target", "last return")
+        f"iterations{', stop at target' if stop else ''}; target {args.target:g}"
+    )
+    header = (
+        "seed",
+        "compile s",
+        "iters",
+        "env steps",
+        "wall s",
+        "k steps/s",
+        "solved at iter",
+        "time to target s",
+        "steps to target",
+        "last return",
+    )
     widths = [max(len(h), 6) for h in header]
     say("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     solved_times, solved_iters, rates, compiles = [], [], [], []
     for seed in seeds:
-        h = train(iterations, seed=seed, target_return=args.target, stop_at_target=stop,
-                  rollout=args.rollout, x64=args.x64, chunk=args.chunk)
+        h = train(
+            iterations,
+            seed=seed,
+            target_return=args.target,
+            stop_at_target=stop,
+            rollout=args.rollout,
+            x64=args.x64,
+            chunk=args.chunk,
+        )
         runs.append({"seed": seed, **_scalars(h)})
         rates.append(h["steps_per_second"])
         compiles.append(h["compile_time"])
         if h["solved_iteration"] is not None:
             solved_times.append(h["solved_time"])
             solved_iters.append(h["solved_iteration"])
-        row = (str(seed), f"{h['compile_time']:.2f}", str(h["iterations_run"]),
-               f"{h['total_env_steps']:,}", f"{h['total_time']:.3f}",
-               f"{h['steps_per_second'] / 1e3:.1f}",
-               _fmt(h["solved_iteration"], "d", "not solved"),
-               _fmt(h["solved_time"], ".3f"), _fmt(h["solved_env_steps"], ","),
-               f"{h['mean_return'][-1]:.1f}")
+        row = (
+            str(seed),
+            f"{h['compile_time']:.2f}",
+            str(h["iterations_run"]),
+            f"{h['total_env_steps']:,}",
+            f"{h['total_time']:.3f}",
+            f"{h['steps_per_second'] / 1e3:.1f}",
+            _fmt(h["solved_iteration"], "d", "not solved"),
+            _fmt(h["solved_time"], ".3f"),
+            _fmt(h["solved_env_steps"], ","),
+            f"{h['mean_return'][-1]:.1f}",
+        )
         say("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    say(f"median: {statistics.median(rates) / 1e3:.1f} k env steps/s, compile "
+    say(
+        f"median: {statistics.median(rates) / 1e3:.1f} k env steps/s, compile "
         f"{statistics.median(compiles):.2f} s; solved {len(solved_times)}/{len(seeds)} seeds"
-        + (f", median time to target {statistics.median(solved_times):.3f} s (compile "
-           f"excluded), median iterations {statistics.median(solved_iters):g}"
-           if solved_times else ""))
+        + (
+            f", median time to target {statistics.median(solved_times):.3f} s (compile "
+            f"excluded), median iterations {statistics.median(solved_iters):g}"
+            if solved_times
+            else ""
+        )
+    )
     if args.json:
-        print(json.dumps({
-            "peer": "jax+gymnax", "available": True, "jax": jax.__version__,
-            "gymnax": _version("gymnax"), "device": jax.devices()[0].platform,
-            "settings": {"iterations": iterations, "target": args.target,
-                         "stop_at_target": stop, "rollout": args.rollout,
-                         "x64": args.x64, "chunk": args.chunk, "cpu": args.cpu,
-                         "episodes_per_update": 16, "lr": 0.05, "gamma": 0.99},
-            "runs": runs}))
+        print(
+            json.dumps(
+                {
+                    "peer": "jax+gymnax",
+                    "available": True,
+                    "jax": jax.__version__,
+                    "gymnax": _version("gymnax"),
+                    "device": jax.devices()[0].platform,
+                    "settings": {
+                        "iterations": iterations,
+                        "target": args.target,
+                        "stop_at_target": stop,
+                        "rollout": args.rollout,
+                        "x64": args.x64,
+                        "chunk": args.chunk,
+                        "cpu": args.cpu,
+                        "episodes_per_update": 16,
+                        "lr": 0.05,
+                        "gamma": 0.99,
+                    },
+                    "runs": runs,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

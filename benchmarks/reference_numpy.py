@@ -59,9 +59,11 @@ def feature_map(features: str):
     ``"fourier:K"``. ``write(obs, out)`` fills ``out`` (n_envs, n_features) with
     phi of the float32 observations ``obs`` (n_envs, 4), in float64."""
     if features == "identity":
+
         def identity(obs: np.ndarray, out: np.ndarray) -> None:
             out[:, :OBS_DIM] = obs
             out[:, OBS_DIM] = 1.0
+
         return N_FEATURES, identity
     kind, _, order_text = features.partition(":")
     if kind != "fourier" or not order_text.isdigit():
@@ -78,13 +80,24 @@ def feature_map(features: str):
         unit = np.clip((obs - low) * inv_width, 0.0, 1.0)
         np.matmul(unit, coef_t, out=out)
         np.cos(out, out=out)
+
     return coef_t.shape[1], fourier
 
 
-def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
-          episodes_per_update: int = 16, lr: float = 0.05, gamma: float = 0.99,
-          beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-          stop_at_target: bool = True, features: str = "identity") -> dict:
+def train(
+    iterations: int,
+    seed: int = 0,
+    target_return: float | None = None,
+    *,
+    episodes_per_update: int = 16,
+    lr: float = 0.05,
+    gamma: float = 0.99,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    stop_at_target: bool = True,
+    features: str = "identity",
+) -> dict:
     """Train a linear softmax policy with REINFORCE and return the history.
 
     With ``target_return`` set, the first iteration whose batch mean return
@@ -165,16 +178,16 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         mask = alive_buf[:horizon]
         adv = psi[mask]
         adv -= adv.mean()
-        phis = phi_buf[:horizon][mask]                      # (N, F)
+        phis = phi_buf[:horizon][mask]  # (N, F)
         dlog = eye[act_buf[:horizon][mask]] - prob_buf[:horizon][mask]  # (N, A)
-        grad = phis.T @ (dlog * adv[:, None]) / n         # (F, A)
+        grad = phis.T @ (dlog * adv[:, None]) / n  # (F, A)
 
         # --- Adam, gradient ascent ---
         step = it + 1
         adam_m = beta1 * adam_m + (1.0 - beta1) * grad
         adam_v = beta2 * adam_v + (1.0 - beta2) * grad * grad
-        mhat = adam_m / (1.0 - beta1 ** step)
-        vhat = adam_v / (1.0 - beta2 ** step)
+        mhat = adam_m / (1.0 - beta1**step)
+        vhat = adam_v / (1.0 - beta2**step)
         theta += lr * mhat / (np.sqrt(vhat) + eps)
 
         now = time.perf_counter() - start
@@ -185,8 +198,11 @@ def train(iterations: int, seed: int = 0, target_return: float | None = None, *,
         lockstep_steps[it] = horizon * n
         wall_time[it] = now
         ran = it + 1
-        if (target_return is not None and solved_iteration is None
-                and mean_return[it] >= target_return):
+        if (
+            target_return is not None
+            and solved_iteration is None
+            and mean_return[it] >= target_return
+        ):
             solved_iteration, solved_time, solved_env_steps = it + 1, now, total_steps
             if stop_at_target:
                 break
@@ -216,8 +232,16 @@ def _silent(*args, **kwargs) -> None:
 
 def _scalars(h: dict) -> dict:
     """The JSON-friendly scalars of a train() history."""
-    keys = ("iterations_run", "total_env_steps", "total_time", "steps_per_second",
-            "solved_iteration", "solved_time", "solved_env_steps", "compile_time")
+    keys = (
+        "iterations_run",
+        "total_env_steps",
+        "total_time",
+        "steps_per_second",
+        "solved_iteration",
+        "solved_time",
+        "solved_env_steps",
+        "compile_time",
+    )
     out = {k: h[k] for k in keys if k in h}
     out["last_mean_return"] = float(h["mean_return"][-1])
     return out
@@ -229,22 +253,38 @@ def _fmt(x, spec: str, missing: str = "-") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="seeds 0-2, at most 200 iterations, stop at the target")
+    parser.add_argument(
+        "--quick", action="store_true", help="seeds 0-2, at most 200 iterations, stop at the target"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--iterations", type=int, default=None)
-    parser.add_argument("--target", type=float, default=475.0,
-                        help="batch mean return that counts as solved (default 475)")
-    parser.add_argument("--no-stop", action="store_true",
-                        help="keep training after the target is reached (throughput at full "
-                             "episode length)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (settings and per-seed scalars) "
-                             "instead of the table")
-    parser.add_argument("--features", default="identity",
-                        help="'identity' ([s, 1], default) or 'fourier:K' ((K+1)^4 features)")
-    parser.add_argument("--cpu", type=int, default=None,
-                        help="pin the process to this CPU (Linux) for one-core figures")
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=475.0,
+        help="batch mean return that counts as solved (default 475)",
+    )
+    parser.add_argument(
+        "--no-stop",
+        action="store_true",
+        help="keep training after the target is reached (throughput at full episode length)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (settings and per-seed scalars) instead of the table",
+    )
+    parser.add_argument(
+        "--features",
+        default="identity",
+        help="'identity' ([s, 1], default) or 'fourier:K' ((K+1)^4 features)",
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="pin the process to this CPU (Linux) for one-core figures",
+    )
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -252,52 +292,96 @@ def main() -> None:
         n_features = feature_map(args.features)[0]  # rejects a bad spec before any run
     except ValueError as exc:
         parser.error(str(exc))
-    seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.quick else
-                                                          [0, 1, 2, 3, 4])
+    seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.quick else [0, 1, 2, 3, 4])
     iterations = args.iterations or (200 if args.quick else 300)
     stop = not args.no_stop
     say = _silent if args.json else print
     runs = []
 
     import gymnasium as gym
-    say(f"NumPy + Gymnasium REINFORCE reference: numpy {np.__version__}, gymnasium "
-        f"{gym.__version__}, Python {platform.python_version()} on {platform.machine()}")
-    say(f"{ENV_ID}, 16 envs (vector_entry_point), linear softmax on {args.features} "
+
+    say(
+        f"NumPy + Gymnasium REINFORCE reference: numpy {np.__version__}, gymnasium "
+        f"{gym.__version__}, Python {platform.python_version()} on {platform.machine()}"
+    )
+    say(
+        f"{ENV_ID}, 16 envs (vector_entry_point), linear softmax on {args.features} "
         f"({n_features} features), reward-to-go "
         f"gamma 0.99, mean baseline, Adam lr 0.05; budget {iterations} iterations"
-        f"{', stop at target' if stop else ''}; target {args.target:g}")
-    header = ("seed", "iters", "env steps", "wall s", "k steps/s", "solved at iter",
-              "time to target s", "steps to target", "last return")
+        f"{', stop at target' if stop else ''}; target {args.target:g}"
+    )
+    header = (
+        "seed",
+        "iters",
+        "env steps",
+        "wall s",
+        "k steps/s",
+        "solved at iter",
+        "time to target s",
+        "steps to target",
+        "last return",
+    )
     widths = [max(len(h), 6) for h in header]
     say("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     solved_times, solved_iters, rates = [], [], []
     for seed in seeds:
-        h = train(iterations, seed=seed, target_return=args.target, stop_at_target=stop,
-                  features=args.features)
+        h = train(
+            iterations,
+            seed=seed,
+            target_return=args.target,
+            stop_at_target=stop,
+            features=args.features,
+        )
         runs.append({"seed": seed, **_scalars(h)})
         rates.append(h["steps_per_second"])
         if h["solved_iteration"] is not None:
             solved_times.append(h["solved_time"])
             solved_iters.append(h["solved_iteration"])
-        row = (str(seed), str(h["iterations_run"]), f"{h['total_env_steps']:,}",
-               f"{h['total_time']:.3f}", f"{h['steps_per_second'] / 1e3:.1f}",
-               _fmt(h["solved_iteration"], "d", "not solved"),
-               _fmt(h["solved_time"], ".3f"), _fmt(h["solved_env_steps"], ","),
-               f"{h['mean_return'][-1]:.1f}")
+        row = (
+            str(seed),
+            str(h["iterations_run"]),
+            f"{h['total_env_steps']:,}",
+            f"{h['total_time']:.3f}",
+            f"{h['steps_per_second'] / 1e3:.1f}",
+            _fmt(h["solved_iteration"], "d", "not solved"),
+            _fmt(h["solved_time"], ".3f"),
+            _fmt(h["solved_env_steps"], ","),
+            f"{h['mean_return'][-1]:.1f}",
+        )
         say("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    say(f"median: {statistics.median(rates) / 1e3:.1f} k env steps/s; solved "
+    say(
+        f"median: {statistics.median(rates) / 1e3:.1f} k env steps/s; solved "
         f"{len(solved_times)}/{len(seeds)} seeds"
-        + (f", median time to target {statistics.median(solved_times):.3f} s, median "
-           f"iterations {statistics.median(solved_iters):g}" if solved_times else ""))
+        + (
+            f", median time to target {statistics.median(solved_times):.3f} s, median "
+            f"iterations {statistics.median(solved_iters):g}"
+            if solved_times
+            else ""
+        )
+    )
     if args.json:
-        print(json.dumps({
-            "peer": "numpy+gymnasium", "available": True, "numpy": np.__version__,
-            "gymnasium": gym.__version__,
-            "settings": {"iterations": iterations, "target": args.target,
-                         "stop_at_target": stop, "cpu": args.cpu,
-                         "features": args.features, "n_features": n_features,
-                         "episodes_per_update": 16, "lr": 0.05, "gamma": 0.99},
-            "runs": runs}))
+        print(
+            json.dumps(
+                {
+                    "peer": "numpy+gymnasium",
+                    "available": True,
+                    "numpy": np.__version__,
+                    "gymnasium": gym.__version__,
+                    "settings": {
+                        "iterations": iterations,
+                        "target": args.target,
+                        "stop_at_target": stop,
+                        "cpu": args.cpu,
+                        "features": args.features,
+                        "n_features": n_features,
+                        "episodes_per_update": 16,
+                        "lr": 0.05,
+                        "gamma": 0.99,
+                    },
+                    "runs": runs,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
