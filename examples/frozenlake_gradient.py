@@ -19,22 +19,27 @@ import pgfast as pg
 from pgfast import exact
 
 
-def main(sizes: tuple[int, ...] = (100, 1_000, 10_000, 100_000), out: str | None = None,
-         seed: int = 0) -> dict[str, list[float]]:
+def main(
+    sizes: tuple[int, ...] = (100, 1_000, 10_000, 100_000), out: str | None = None, seed: int = 0
+) -> dict[str, list[float]]:
     env = pg.make("FrozenLake-v1", num_envs=16, seed=seed)
     rng = np.random.default_rng(seed)
-    policy = pg.LinearSoftmax(pg.features.OneHot(16), n_actions=4,
-                              theta=rng.normal(scale=0.5, size=(16, 4)))
+    policy = pg.LinearSoftmax(
+        pg.features.OneHot(16), n_actions=4, theta=rng.normal(scale=0.5, size=(16, 4))
+    )
     gamma = 0.95
     truth = exact.gradient(env.mdp, policy, gamma)
     errors: dict[str, list[float]] = {}
     for returns, baseline in (("total", "none"), ("discounted_reward_to_go", "mean")):
-        algo = pg.Reinforce(env, policy, gamma=gamma, returns=returns, baseline=baseline,
-                            seed=seed)
+        algo = pg.Reinforce(env, policy, gamma=gamma, returns=returns, baseline=baseline, seed=seed)
         label = f"{returns}, baseline {baseline}"
-        errors[label] = [float(np.linalg.norm(algo.gradient(m) - truth) / np.linalg.norm(truth))
-                         for m in sizes]
-        print(f"{label:40s} " + "  ".join(f"m={m}: {e:.3f}" for m, e in zip(sizes, errors[label])))
+        errors[label] = [
+            float(np.linalg.norm(algo.gradient(m) - truth) / np.linalg.norm(truth)) for m in sizes
+        ]
+        print(
+            f"{label:40s} "
+            + "  ".join(f"m={m}: {e:.3f}" for m, e in zip(sizes, errors[label], strict=False))
+        )
     if out:
         import matplotlib
 
@@ -44,8 +49,12 @@ def main(sizes: tuple[int, ...] = (100, 1_000, 10_000, 100_000), out: str | None
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for label, errs in errors.items():
             ax.loglog(sizes, errs, "o-", label=label)
-        ax.loglog(sizes, errors[next(iter(errors))][0] * np.sqrt(sizes[0] / np.array(sizes)),
-                  "k:", label="1/sqrt(m)")
+        ax.loglog(
+            sizes,
+            errors[next(iter(errors))][0] * np.sqrt(sizes[0] / np.array(sizes)),
+            "k:",
+            label="1/sqrt(m)",
+        )
         ax.set_xlabel("episodes m")
         ax.set_ylabel("relative error of the estimate")
         ax.set_title("FrozenLake-v1: sampled vs exact gradient")

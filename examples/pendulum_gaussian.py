@@ -21,14 +21,25 @@ def main(iterations: int = 100, seed: int = 0) -> tuple[float, float]:
     features = pg.features.Fourier(order=3, low=[-1.0, -1.0, -8.0], high=[1.0, 1.0, 8.0])
     policy = pg.LinearGaussian(features, action_dim=1, log_std=0.0)
     before = float(np.mean(pg.evaluate(env, policy, episodes=32, deterministic=False, seed=seed)))
-    algo = pg.Reinforce(env, policy, lr=0.01, gamma=0.99, episodes_per_update=16,
-                        returns="gae", gae_lambda=0.95, optimizer="adam", seed=seed)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        lr=0.01,
+        gamma=0.99,
+        episodes_per_update=16,
+        returns="gae",
+        gae_lambda=0.95,
+        optimizer="adam",
+        seed=seed,
+    )
     history = algo.train(iterations)
     after = float(np.mean(pg.evaluate(env, policy, episodes=32, seed=seed)))
     curve = history["return_mean"]
-    blocks = [f"{curve[i:i + 10].mean():.0f}" for i in range(0, len(curve), 10)]
-    print(f"mean return before {before:.0f}, after {after:.0f} (greedy); "
-          f"training curve per 10 updates: {' '.join(blocks)}")
+    blocks = [f"{curve[i : i + 10].mean():.0f}" for i in range(0, len(curve), 10)]
+    print(
+        f"mean return before {before:.0f}, after {after:.0f} (greedy); "
+        f"training curve per 10 updates: {' '.join(blocks)}"
+    )
     return before, after
 
 

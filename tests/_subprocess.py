@@ -53,9 +53,14 @@ def describe_returncode(code: int) -> str:
     return f"exit status {code}"
 
 
-def run_python(code: str, *, timeout: float, args: tuple[str, ...] = (),
-               cwd: str | None = None,
-               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    *,
+    timeout: float,
+    args: tuple[str, ...] = (),
+    cwd: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` (dedented) with this interpreter; never raises on a
     non-zero exit (a timeout is reported as returncode -9, SIGKILL)."""
     env = dict(os.environ)
@@ -67,14 +72,21 @@ def run_python(code: str, *, timeout: float, args: tuple[str, ...] = (),
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra_env or {})
     try:
-        return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code), *args],
-                              capture_output=True, text=True, timeout=timeout, check=False,
-                              env=env, cwd=cwd)
+        return subprocess.run(
+            [sys.executable, "-c", PRELUDE + textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=env,
+            cwd=cwd,
+        )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        return subprocess.CompletedProcess(exc.cmd, -signal.SIGKILL, out,
-                                           err + f"\n[timed out after {timeout} s]")
+        return subprocess.CompletedProcess(
+            exc.cmd, -signal.SIGKILL, out, err + f"\n[timed out after {timeout} s]"
+        )
 
 
 def run_isolated(code: str, *, timeout: float = 120, args: tuple[str, ...] = ()) -> str:
@@ -124,16 +136,21 @@ def short_repr(value: Any, limit: int = 300) -> str:
 
         if isinstance(value, np.ndarray):
             head = np.array2string(np.asarray(value.flat[:6]), threshold=6) if value.size else "[]"
-            return (f"ndarray(shape={value.shape}, dtype={value.dtype.str}, "
-                    f"strides={value.strides}, C={value.flags.c_contiguous}, "
-                    f"writeable={value.flags.writeable}, head={head})")
+            return (
+                f"ndarray(shape={value.shape}, dtype={value.dtype.str}, "
+                f"strides={value.strides}, C={value.flags.c_contiguous}, "
+                f"writeable={value.flags.writeable}, head={head})"
+            )
         if isinstance(value, (list, tuple)):
             inner = ", ".join(short_repr(v, 80) for v in value[:8])
             text = f"[{inner}{', ...' if len(value) > 8 else ''}]"
             return text if isinstance(value, list) else f"({text})"
         if isinstance(value, dict):
-            return "{" + ", ".join(f"{k!r}: {short_repr(v, 80)}" for k, v in
-                                   list(value.items())[:12]) + "}"
+            return (
+                "{"
+                + ", ".join(f"{k!r}: {short_repr(v, 80)}" for k, v in list(value.items())[:12])
+                + "}"
+            )
         text = repr(value)
     except Exception as exc:  # a hostile __repr__
         text = f"<unrepresentable {type(value).__name__}: {exc}>"
@@ -170,8 +187,11 @@ class Fuzzer:
         #: Warnings raised by code in this package directory are not counted.
         self.ignore_warnings_from: str | None = None
         self._input_path = os.environ.get("PGFAST_FUZZ_LAST_INPUT")
-        self._fd = os.open(self._input_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) \
-            if self._input_path else None
+        self._fd = (
+            os.open(self._input_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if self._input_path
+            else None
+        )
         self._context: list[str] = []
 
     # -- recording ------------------------------------------------------------
@@ -192,10 +212,15 @@ class Fuzzer:
         self._context.append(text)
 
     # -- calls ----------------------------------------------------------------
-    def call(self, label: str, fn: Callable[..., Any], *args: Any,
-             runtime_ok: Callable[[str], bool] | None = None,
-             allowed: tuple[type[BaseException], ...] = (*ALLOWED, MemoryError),
-             **kwargs: Any) -> Any:
+    def call(
+        self,
+        label: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        runtime_ok: Callable[[str], bool] | None = None,
+        allowed: tuple[type[BaseException], ...] = (*ALLOWED, MemoryError),
+        **kwargs: Any,
+    ) -> Any:
         """``fn(*args, **kwargs)``; returns its result, or None if it raised.
 
         ``allowed``: the exception types that are a correct refusal;
@@ -204,8 +229,9 @@ class Fuzzer:
         import warnings
 
         self.calls += 1
-        shown = ", ".join([short_repr(a) for a in args]
-                          + [f"{k}={short_repr(v)}" for k, v in kwargs.items()])
+        shown = ", ".join(
+            [short_repr(a) for a in args] + [f"{k}={short_repr(v)}" for k, v in kwargs.items()]
+        )
         detail = f"{label}({shown})"
         if self._context:
             detail = " | ".join(self._context) + " | " + detail
@@ -222,8 +248,8 @@ class Fuzzer:
                 self._count(type(exc).__name__)
                 text = str(exc)
                 if not isinstance(exc, allowed) and not (
-                        isinstance(exc, RuntimeError) and runtime_ok is not None
-                        and runtime_ok(text)):
+                    isinstance(exc, RuntimeError) and runtime_ok is not None and runtime_ok(text)
+                ):
                     self.fail(label, exc, detail)
             else:
                 self._count("ok")
@@ -233,8 +259,9 @@ class Fuzzer:
             self.fail(label, f"emitted {w.category.__name__}: {w.message}", detail)
         elapsed = time.perf_counter() - start
         if len(self.slowest) < 5 or elapsed > self.slowest[-1][0]:
-            self.slowest = sorted([*self.slowest, (round(elapsed, 3), detail[:200])],
-                                  reverse=True)[:5]
+            self.slowest = sorted([*self.slowest, (round(elapsed, 3), detail[:200])], reverse=True)[
+                :5
+            ]
         return result
 
     def _count(self, key: str) -> None:
@@ -247,9 +274,14 @@ class Fuzzer:
         from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import strategies as st
 
-        @settings(max_examples=max_examples, derandomize=True, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=max_examples,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(st.data())
         def test(data: Any) -> None:
             self.cases += 1
@@ -258,11 +290,16 @@ class Fuzzer:
 
         start = time.perf_counter()
         test()
-        summary = {"name": self.name, "max_examples": max_examples, "cases": self.cases,
-                   "calls": self.calls,
-                   "outcomes": self.outcomes, "seconds": round(time.perf_counter() - start, 2),
-                   "slowest": self.slowest,
-                   "failures": self.failures}
+        summary = {
+            "name": self.name,
+            "max_examples": max_examples,
+            "cases": self.cases,
+            "calls": self.calls,
+            "outcomes": self.outcomes,
+            "seconds": round(time.perf_counter() - start, 2),
+            "slowest": self.slowest,
+            "failures": self.failures,
+        }
         print(json.dumps(summary), flush=True)
         sys.exit(1 if self.failures else 0)
 
@@ -272,21 +309,25 @@ def run_fuzz_child(name: str, code: str, *, timeout: float, tmp_path: Any) -> di
     the input it was running when it crashed or hung. Returns the summary."""
     last_input = os.path.join(str(tmp_path), f"{name}.last_input")
     # cwd: hypothesis keeps a cache in ./.hypothesis, which must not land in the checkout.
-    result = run_python(code, timeout=timeout, cwd=str(tmp_path),
-                        extra_env={"PGFAST_FUZZ_LAST_INPUT": last_input})
+    result = run_python(
+        code, timeout=timeout, cwd=str(tmp_path), extra_env={"PGFAST_FUZZ_LAST_INPUT": last_input}
+    )
     summary = None
     try:
         summary = last_json_line(result.stdout)
     except (AssertionError, ValueError):
         pass
     if summary is not None and summary.get("failures"):
-        problems = "\n".join(f"- {sig}\n    input: {example}"
-                             for sig, example in summary["failures"].items())
+        problems = "\n".join(
+            f"- {sig}\n    input: {example}" for sig, example in summary["failures"].items()
+        )
         import pytest
 
-        pytest.fail(f"{name}: {len(summary['failures'])} kind(s) of bad outcome in "
-                    f"{summary['cases']} cases ({summary['outcomes']}):\n{problems}",
-                    pytrace=False)
+        pytest.fail(
+            f"{name}: {len(summary['failures'])} kind(s) of bad outcome in "
+            f"{summary['cases']} cases ({summary['outcomes']}):\n{problems}",
+            pytrace=False,
+        )
     if result.returncode != 0 or summary is None:
         crashed_on = "(no call yet: setting up, or hypothesis is missing)"
         if os.path.exists(last_input):
@@ -296,9 +337,11 @@ def run_fuzz_child(name: str, code: str, *, timeout: float, tmp_path: Any) -> di
 
         err = result.stderr
         starts = [i for i in (err.find("Fatal Python error"), err.find("Traceback")) if i >= 0]
-        err = err[min(starts):][:4000] if starts else err[-4000:]
+        err = err[min(starts) :][:4000] if starts else err[-4000:]
         pytest.fail(
             f"{name}: the fuzz child died ({describe_returncode(result.returncode)}) while "
             f"running:\n  {crashed_on}\n--- stdout ---\n{result.stdout[-2000:]}\n"
-            f"--- stderr ---\n{err}", pytrace=False)
+            f"--- stderr ---\n{err}",
+            pytrace=False,
+        )
     return summary

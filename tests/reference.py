@@ -8,10 +8,12 @@ import numpy as np
 def ref_reward_to_go(rewards, gamma, bootstrap=0.0):
     """G_t = sum_{k>=t} gamma^(k-t) r_k + gamma^(T-t) bootstrap, term by term."""
     T = len(rewards)
-    return np.array([
-        sum(gamma ** (k - t) * rewards[k] for k in range(t, T)) + gamma ** (T - t) * bootstrap
-        for t in range(T)
-    ])
+    return np.array(
+        [
+            sum(gamma ** (k - t) * rewards[k] for k in range(t, T)) + gamma ** (T - t) * bootstrap
+            for t in range(T)
+        ]
+    )
 
 
 def ref_discounted_return(rewards, gamma, bootstrap=0.0):
@@ -22,10 +24,11 @@ def ref_discounted_return(rewards, gamma, bootstrap=0.0):
 def ref_gae(rewards, values, gamma, lam, bootstrap=0.0):
     """A_t = sum_l (gamma lam)^l delta_{t+l}, with V(s_T) = bootstrap."""
     T = len(rewards)
-    v = list(values) + [bootstrap]
+    v = [*list(values), bootstrap]
     delta = [rewards[t] + gamma * v[t + 1] - v[t] for t in range(T)]
-    return np.array([sum((gamma * lam) ** (k - t) * delta[k] for k in range(t, T))
-                     for t in range(T)])
+    return np.array(
+        [sum((gamma * lam) ** (k - t) * delta[k] for k in range(t, T)) for t in range(T)]
+    )
 
 
 def ref_softmax_log_prob(phi, theta, action):
@@ -36,8 +39,9 @@ def ref_softmax_log_prob(phi, theta, action):
 def ref_gaussian_log_prob(phi, theta, log_std, action):
     mu = phi @ theta
     sigma = np.exp(log_std)
-    return float(np.sum(-0.5 * ((action - mu) / sigma) ** 2 - np.log(sigma)
-                        - 0.5 * np.log(2 * np.pi)))
+    return float(
+        np.sum(-0.5 * ((action - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -69,17 +73,23 @@ def ref_policy_out(policy, x):
     kind = ref_policy_kind(policy)
     theta = np.asarray(policy.theta, dtype=float)
     if kind == "gaussian":
-        return np.array([sum(x[f] * theta[f, d] for f in range(len(x)))
-                         for d in range(theta.shape[1])])
+        return np.array(
+            [sum(x[f] * theta[f, d] for f in range(len(x))) for d in range(theta.shape[1])]
+        )
     if kind == "softmax":
-        z = np.array([sum(x[f] * theta[f, a] for f in range(len(x)))
-                      for a in range(theta.shape[1])])
+        z = np.array(
+            [sum(x[f] * theta[f, a] for f in range(len(x))) for a in range(theta.shape[1])]
+        )
     elif kind == "state_action":
         psi = policy.features.action_features
         A, k = psi.shape
         Theta = theta.reshape(len(x), k)
-        z = np.array([sum(x[f] * Theta[f, c] * psi[a, c] for f in range(len(x)) for c in range(k))
-                      for a in range(A)])
+        z = np.array(
+            [
+                sum(x[f] * Theta[f, c] * psi[a, c] for f in range(len(x)) for c in range(k))
+                for a in range(A)
+            ]
+        )
     else:  # state_action_table: x holds the A rows table[s, a, :]
         A = policy.n_actions
         X = x.reshape(A, -1)
@@ -99,14 +109,14 @@ def ref_score(policy, x, action, out):
     if kind == "state_action":
         psi = policy.features.action_features
         A, k = psi.shape
-        w = np.array([psi[action, c] - sum(psi[b, c] * out[b] for b in range(A))
-                      for c in range(k)])
+        w = np.array([psi[action, c] - sum(psi[b, c] * out[b] for b in range(A)) for c in range(k)])
         return np.array([x[f] * w[c] for f in range(len(x)) for c in range(k)])
     if kind == "state_action_table":
         A = len(out)
         X = x.reshape(A, -1)
-        return np.array([X[action, i] - sum(out[b] * X[b, i] for b in range(A))
-                         for i in range(X.shape[1])])
+        return np.array(
+            [X[action, i] - sum(out[b] * X[b, i] for b in range(A)) for i in range(X.shape[1])]
+        )
     # Gaussian: a (D,) the unclipped sample, out = mu.
     log_std = np.asarray(policy.log_std, dtype=float)
     var = np.exp(log_std) ** 2
@@ -140,8 +150,13 @@ def ref_psi(batch, settings, value_weights, value_fitted):
         r = r_all[rows]
         T = len(r)
         bootstrap = 0.0
-        if (uses_value and value_fitted and settings["bootstrap_truncated"]
-                and batch["truncated"][j] and not batch["terminated"][j]):
+        if (
+            uses_value
+            and value_fitted
+            and settings["bootstrap_truncated"]
+            and batch["truncated"][j]
+            and not batch["terminated"][j]
+        ):
             bootstrap = V(batch["final_features"][j])
         G = ref_reward_to_go(r, gamma, bootstrap)
         if returns == "total":
@@ -174,8 +189,9 @@ def ref_baseline(batch, settings, psi, value_weights, value_fitted):
     if kind == "time":
         for j, rows in enumerate(episodes):
             for t, i in enumerate(rows):
-                vals = [psi[other[t]] for k, other in enumerate(episodes)
-                        if k != j and len(other) > t]
+                vals = [
+                    psi[other[t]] for k, other in enumerate(episodes) if k != j and len(other) > t
+                ]
                 b[i] = sum(vals) / len(vals) if vals else 0.0
         return b
     if kind == "value":
@@ -218,8 +234,10 @@ def ref_batch_gradient(batch, settings, policy, value_weights, value_fitted):
 
     feats = np.asarray(batch["features"])
     actions = np.asarray(batch["actions"])
-    scores = [[ref_score(policy, feats[i], actions[i], ref_policy_out(policy, feats[i]))
-               for i in rows] for rows in episodes]
+    scores = [
+        [ref_score(policy, feats[i], actions[i], ref_policy_out(policy, feats[i])) for i in rows]
+        for rows in episodes
+    ]
     P = len(scores[0][0])
 
     contrib = np.zeros((m, P))

@@ -17,13 +17,13 @@ import pytest
 import pgfast as pg
 from pgfast import _core
 
-pytestmark = pytest.mark.skipif(_core.allocation_count() < 0,
-                                reason="this build has no allocation counter (sanitizers)")
+pytestmark = pytest.mark.skipif(
+    _core.allocation_count() < 0, reason="this build has no allocation counter (sanitizers)"
+)
 
 
 def cartpole(threads=1):
-    return pg.make("CartPole-v1", num_envs=8, seed=0, num_threads=threads,
-                   max_episode_steps=60)
+    return pg.make("CartPole-v1", num_envs=8, seed=0, num_threads=threads, max_episode_steps=60)
 
 
 def pendulum():
@@ -36,31 +36,72 @@ def frozen_lake():
 
 CASES = {
     "adam mean": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2), {}),
-    "sgd time": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                 {"optimizer": "sgd", "baseline": "time"}),
-    "value baseline": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                       {"baseline": "value", "returns": "discounted_reward_to_go"}),
-    "gae normalised": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                       {"returns": "gae", "normalize_advantages": True}),
-    "optimal baseline": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                         {"returns": "total", "baseline": "optimal"}),
-    "natural sampled": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                        {"optimizer": "natural", "max_kl": 0.01}),
-    "natural exact": (cartpole, lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                      {"optimizer": "natural", "fisher": "exact"}),
-    "two threads": (lambda: cartpole(2), lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
-                    {"episodes_per_update": 40}),
-    "fourier": (cartpole, lambda: pg.LinearSoftmax(pg.features.Fourier(
-        2, [-2.4, -3, -0.21, -3.5], [2.4, 3, 0.21, 3.5]), 2), {}),
-    "gaussian": (pendulum, lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
-                 {"baseline": "value"}),
-    "gaussian natural": (pendulum, lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
-                         {"optimizer": "natural", "max_kl": 0.01}),
-    "state-action factored": (cartpole, lambda: pg.LinearSoftmax(pg.features.StateAction(
-        pg.features.Identity(4), np.array([[1.0, 0.5], [0.0, 1.0]])), 2), {}),
-    "state-action table": (frozen_lake, lambda: pg.LinearSoftmax(
-        pg.features.StateActionTable(np.random.default_rng(0).normal(size=(16, 4, 3))), 4),
-                           {"optimizer": "natural", "fisher": "exact", "baseline": "time"}),
+    "sgd time": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"optimizer": "sgd", "baseline": "time"},
+    ),
+    "value baseline": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"baseline": "value", "returns": "discounted_reward_to_go"},
+    ),
+    "gae normalised": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"returns": "gae", "normalize_advantages": True},
+    ),
+    "optimal baseline": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"returns": "total", "baseline": "optimal"},
+    ),
+    "natural sampled": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"optimizer": "natural", "max_kl": 0.01},
+    ),
+    "natural exact": (
+        cartpole,
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"optimizer": "natural", "fisher": "exact"},
+    ),
+    "two threads": (
+        lambda: cartpole(2),
+        lambda: pg.LinearSoftmax(pg.features.Identity(4), 2),
+        {"episodes_per_update": 40},
+    ),
+    "fourier": (
+        cartpole,
+        lambda: pg.LinearSoftmax(
+            pg.features.Fourier(2, [-2.4, -3, -0.21, -3.5], [2.4, 3, 0.21, 3.5]), 2
+        ),
+        {},
+    ),
+    "gaussian": (
+        pendulum,
+        lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
+        {"baseline": "value"},
+    ),
+    "gaussian natural": (
+        pendulum,
+        lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
+        {"optimizer": "natural", "max_kl": 0.01},
+    ),
+    "state-action factored": (
+        cartpole,
+        lambda: pg.LinearSoftmax(
+            pg.features.StateAction(pg.features.Identity(4), np.array([[1.0, 0.5], [0.0, 1.0]])), 2
+        ),
+        {},
+    ),
+    "state-action table": (
+        frozen_lake,
+        lambda: pg.LinearSoftmax(
+            pg.features.StateActionTable(np.random.default_rng(0).normal(size=(16, 4, 3))), 4
+        ),
+        {"optimizer": "natural", "fisher": "exact", "baseline": "time"},
+    ),
 }
 
 

@@ -33,18 +33,32 @@ MD_SECTIONS = (
     "## 5. Memory",
     "## Settings",
 )
-PEERS = ("pgfast", "Gymnasium vector-entry-point env", "Gymnasium SyncVectorEnv", "EnvPool",
-         "NumPy + Gymnasium reference", "JAX + gymnax", "C++ ceiling")
+PEERS = (
+    "pgfast",
+    "Gymnasium vector-entry-point env",
+    "Gymnasium SyncVectorEnv",
+    "EnvPool",
+    "NumPy + Gymnasium reference",
+    "JAX + gymnax",
+    "C++ ceiling",
+)
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess,
-                                                                   pathlib.Path]:
+def quick_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess, pathlib.Path]:
     if not RUN.exists():
         pytest.skip("benchmarks/ is not beside the tests (installed package only)")
     out = tmp_path_factory.mktemp("bench")
-    result = subprocess.run([sys.executable, str(RUN), "--quick", "--out-dir", str(out)],
-                            capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+    )
     return result, out
 
 

@@ -27,13 +27,20 @@ def rollout(env: pg.VectorEnv, steps: int, seed: int) -> list[np.ndarray]:
 
 def assert_identical(a: list[np.ndarray], b: list[np.ndarray]) -> None:
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
 
 
-ALL_IDS = ["CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-           "Acrobot-v1", "FrozenLake-v1", "CliffWalking-v1"]
+ALL_IDS = [
+    "CartPole-v1",
+    "MountainCar-v0",
+    "MountainCarContinuous-v0",
+    "Pendulum-v1",
+    "Acrobot-v1",
+    "FrozenLake-v1",
+    "CliffWalking-v1",
+]
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
@@ -42,12 +49,13 @@ def test_same_seed_same_arrays_and_different_seed_differs(env_id):
     again = rollout(pg.make(env_id, num_envs=8, seed=99), 300, seed=5)  # reset(seed=5) decides
     assert_identical(first, again)
     other = rollout(pg.make(env_id, num_envs=8, seed=5), 300, seed=6)
-    assert any(not np.array_equal(x, y) for x, y in zip(first, other))
+    assert any(not np.array_equal(x, y) for x, y in zip(first, other, strict=False))
 
 
-@pytest.mark.parametrize(("env_id", "num_envs"),
-                         [("Acrobot-v1", 1024), ("CartPole-v1", 16384), ("FrozenLake-v1", 16384),
-                          ("Pendulum-v1", 4096)])
+@pytest.mark.parametrize(
+    ("env_id", "num_envs"),
+    [("Acrobot-v1", 1024), ("CartPole-v1", 16384), ("FrozenLake-v1", 16384), ("Pendulum-v1", 4096)],
+)
 def test_num_threads_does_not_change_results(env_id, num_envs):
     # Batches this large are split across threads (see kParallelGrain).
     reference = rollout(pg.make(env_id, num_envs=num_envs, seed=3, num_threads=1), 60, seed=3)
@@ -73,7 +81,7 @@ def test_env_i_behaves_the_same_whatever_num_envs(env_id):
             actions = rng.uniform(-2, 2, size=(7, 1))
         out_s = small.step(actions[:3])
         out_l = large.step(actions)
-        for x, y in zip(out_s[:4], out_l[:4]):
+        for x, y in zip(out_s[:4], out_l[:4], strict=False):
             np.testing.assert_array_equal(x, y[:3])
 
 
@@ -87,7 +95,7 @@ def test_seed_list_gives_each_env_the_stream_of_a_lone_env():
         out = batch.step(np.array([1, 2, 1]))
         for i, env in enumerate(lone):
             single = env.step(np.array([(1, 2, 1)[i]]))
-            for x, y in zip(out[:4], single[:4]):
+            for x, y in zip(out[:4], single[:4], strict=False):
                 assert x[i] == y[0]
 
 

@@ -9,8 +9,15 @@ import re
 
 import pytest
 
-MODULES = ["pgfast", "pgfast.envs", "pgfast.mdp", "pgfast.features", "pgfast.policies",
-           "pgfast.algorithms", "pgfast.exact"]
+MODULES = [
+    "pgfast",
+    "pgfast.envs",
+    "pgfast.mdp",
+    "pgfast.features",
+    "pgfast.policies",
+    "pgfast.algorithms",
+    "pgfast.exact",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -34,23 +34,42 @@ def random_states(env_id: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """States inside and beyond the observation bounds, plus edge cases."""
     if env_id == "CartPole-v1":
         s = rng.uniform([-5, -5, -0.6, -5], [5, 5, 0.6, 5], size=(n, 4))
-        s[:8] = [[2.4, 0, 0, 0], [-2.4, 0, 0, 0], [0, 0, 0.20943951023931953, 0],
-                 [0, 0, -0.20943951023931953, 0], [2.4, 1e-3, 0, 0], [0, 0, 0, 0],
-                 [1e-300, -1e-300, 1e-300, -1e-300], [0, 0, 0.2, 30]]
+        s[:8] = [
+            [2.4, 0, 0, 0],
+            [-2.4, 0, 0, 0],
+            [0, 0, 0.20943951023931953, 0],
+            [0, 0, -0.20943951023931953, 0],
+            [2.4, 1e-3, 0, 0],
+            [0, 0, 0, 0],
+            [1e-300, -1e-300, 1e-300, -1e-300],
+            [0, 0, 0.2, 30],
+        ]
     elif env_id in ("MountainCar-v0", "MountainCarContinuous-v0"):
         s = rng.uniform([-1.5, -0.1], [0.8, 0.1], size=(n, 2))
-        s[:8] = [[-1.2, -0.07], [-1.2, 0.0], [0.6, 0.07], [0.5, 0.0], [0.45, 0.0],
-                 [0.4999, 0.0005], [-1.1999, -0.001], [-0.5, 0.0]]
+        s[:8] = [
+            [-1.2, -0.07],
+            [-1.2, 0.0],
+            [0.6, 0.07],
+            [0.5, 0.0],
+            [0.45, 0.0],
+            [0.4999, 0.0005],
+            [-1.1999, -0.001],
+            [-0.5, 0.0],
+        ]
         if env_id == "MountainCarContinuous-v0":
             # Half the states as float32 values: Gymnasium's state after a step.
-            s[n // 2:] = s[n // 2:].astype(np.float32)
+            s[n // 2 :] = s[n // 2 :].astype(np.float32)
     elif env_id == "Pendulum-v1":
         s = rng.uniform([-10, -10], [10, 10], size=(n, 2))
         s[:6] = [[np.pi, 0], [-np.pi, 0], [0, 8], [0, -8], [3 * np.pi, 7.99], [0, 0]]
     elif env_id == "Acrobot-v1":
         s = rng.uniform([-4, -4, -15, -30], [4, 4, 15, 30], size=(n, 4))
-        s[:4] = [[np.pi, 0, 0, 0], [0, np.pi, 4 * np.pi, 9 * np.pi], [10.0, -10.0, 1, 1],
-                 [0, 0, 0, 0]]
+        s[:4] = [
+            [np.pi, 0, 0, 0],
+            [0, np.pi, 4 * np.pi, 9 * np.pi],
+            [10.0, -10.0, 1, 1],
+            [0, 0, 0, 0],
+        ]
     else:  # pragma: no cover
         raise AssertionError(env_id)
     return s
@@ -96,11 +115,14 @@ def gym_observation(genv: gym.Env, env_id: str) -> np.ndarray:
 def test_spaces_equal_gymnasium(env_id):
     env = pg.make(env_id, num_envs=3, seed=0)
     genv = gym_env(env_id)
-    for ours, theirs in ((env.single_observation_space, genv.observation_space),
-                         (env.single_action_space, genv.action_space)):
+    for ours, theirs in (
+        (env.single_observation_space, genv.observation_space),
+        (env.single_action_space, genv.action_space),
+    ):
         assert type(ours) is type(theirs)
         if isinstance(theirs, gym.spaces.Box):
-            assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+            assert ours.shape == theirs.shape
+            assert ours.dtype == theirs.dtype
             np.testing.assert_array_equal(ours.low, theirs.low)
             np.testing.assert_array_equal(ours.high, theirs.high)
         else:
@@ -136,7 +158,8 @@ def test_one_step_from_injected_states_matches_gymnasium(env_id):
         np.testing.assert_array_equal(obs[i], g_obs, err_msg=context)
         assert reward[i] == g_reward, context
         assert terminated[i] == g_term, context
-        assert not truncated[i] and not g_trunc, context
+        assert not truncated[i], context
+        assert not g_trunc, context
 
 
 def heuristic_action(env_id: str, obs: np.ndarray, rng: np.random.Generator, explore: float):
@@ -234,13 +257,26 @@ def test_termination_on_last_allowed_step_sets_both_flags(env_id):
 @pytest.mark.parametrize(
     ("env_id", "params"),
     [
-        ("CartPole-v1", {"gravity": [9.8, 3.7, 24.8], "masspole": [0.1, 0.5, 0.05],
-                         "length": [0.5, 1.0, 0.25], "force_mag": [10.0, 5.0, 20.0]}),
+        (
+            "CartPole-v1",
+            {
+                "gravity": [9.8, 3.7, 24.8],
+                "masspole": [0.1, 0.5, 0.05],
+                "length": [0.5, 1.0, 0.25],
+                "force_mag": [10.0, 5.0, 20.0],
+            },
+        ),
         ("MountainCar-v0", {"force": [0.001, 0.002, 0.0015], "gravity": [0.0025, 0.002, 0.003]}),
         ("MountainCarContinuous-v0", {"power": [0.0015, 0.003, 0.001]}),
         ("Pendulum-v1", {"g": [10.0, 9.81, 1.62], "m": [1.0, 2.0, 0.5], "l": [1.0, 0.7, 1.3]}),
-        ("Acrobot-v1", {"link_mass_1": [1.0, 2.0, 0.5], "link_com_pos_2": [0.5, 0.4, 0.6],
-                        "link_moi": [1.0, 0.8, 1.5]}),
+        (
+            "Acrobot-v1",
+            {
+                "link_mass_1": [1.0, 2.0, 0.5],
+                "link_com_pos_2": [0.5, 0.4, 0.6],
+                "link_moi": [1.0, 0.8, 1.5],
+            },
+        ),
     ],
 )
 def test_per_env_parameters_match_gymnasium_with_the_same_constants(env_id, params):
@@ -252,7 +288,9 @@ def test_per_env_parameters_match_gymnasium_with_the_same_constants(env_id, para
     actions = actions_for(env, n, rng)[:n]
     obs, reward, terminated, _, _ = env.step(actions)
     attribute = {  # Gymnasium attribute names where they differ from pgfast's parameter names
-        "link_mass_1": "LINK_MASS_1", "link_com_pos_2": "LINK_COM_POS_2", "link_moi": "LINK_MOI",
+        "link_mass_1": "LINK_MASS_1",
+        "link_com_pos_2": "LINK_COM_POS_2",
+        "link_moi": "LINK_MOI",
     }
     for i in range(n):
         genv = gym_env(env_id)

@@ -40,8 +40,7 @@ def assert_unchanged(env: pg.VectorEnv, before: tuple[np.ndarray, np.ndarray]) -
 OBJECT_ACTIONS = np.array([0, 1, None], dtype=object)
 
 DISCRETE_BAD_ACTIONS = [
-    (np.zeros((3, 1), dtype=np.int64), ValueError,
-     r"actions must have shape \(3,\), got \(3, 1\)"),
+    (np.zeros((3, 1), dtype=np.int64), ValueError, r"actions must have shape \(3,\), got \(3, 1\)"),
     (np.zeros(2, dtype=np.int64), ValueError, r"actions must have shape \(3,\), got \(2,\)"),
     (np.int64(0), ValueError, r"actions must have shape \(3,\), got \(\)"),
     (np.zeros(3), TypeError, "actions must be an integer array, got dtype float64"),
@@ -55,8 +54,11 @@ DISCRETE_BAD_ACTIONS = [
     (np.array([0, -1, 0]), ValueError, r"actions\[1\] must be in \[0, 4\), got -1"),
     (np.array([0, 4, 0]), ValueError, r"actions\[1\] must be in \[0, 4\), got 4"),
     (np.array([0, 2**40, 0]), ValueError, r"actions\[1\] must be in \[0, 4\)"),
-    (np.array([0, 2**64 - 1, 0], dtype=np.uint64), ValueError,
-     "actions has an entry out of the int64"),
+    (
+        np.array([0, 2**64 - 1, 0], dtype=np.uint64),
+        ValueError,
+        "actions has an entry out of the int64",
+    ),
 ]
 
 
@@ -85,8 +87,12 @@ def test_valid_integer_variants_are_accepted():
     # lists and non-contiguous arrays are fine.
     env = pg.make("FrozenLake-v1", num_envs=3, seed=0)
     env.reset(seed=0)
-    for actions in (np.array([0, 1, 3], dtype=np.int32), [0, 1, 3], np.array([0, 1, 3], np.uint8),
-                    np.arange(6, dtype=np.int64)[::2] % 4):
+    for actions in (
+        np.array([0, 1, 3], dtype=np.int32),
+        [0, 1, 3],
+        np.array([0, 1, 3], np.uint8),
+        np.arange(6, dtype=np.int64)[::2] % 4,
+    ):
         env.step(actions)
 
 
@@ -106,7 +112,7 @@ def test_a_failed_step_leaves_the_random_streams_untouched():
             with pytest.raises(ValueError, match=r"actions\[15\]"):
                 a.step(bad)
         out_a, out_b = a.step(actions), b.step(actions)
-        for x, y in zip(out_a[:4], out_b[:4]):
+        for x, y in zip(out_a[:4], out_b[:4], strict=False):
             np.testing.assert_array_equal(x, y)
 
 
@@ -134,8 +140,11 @@ def test_bad_continuous_actions_raise_and_change_nothing(env):
         (bad_nan, ValueError, r"actions\[2, 0\] must be finite, got nan"),
         (np.zeros(3), ValueError, r"actions must have shape \(3, 1\), got \(3,\)"),
         (np.zeros((3, 2)), ValueError, r"actions must have shape \(3, 1\), got \(3, 2\)"),
-        (np.zeros((3, 1), dtype=bool), TypeError,
-         "actions must be a real-valued array, got dtype bool"),
+        (
+            np.zeros((3, 1), dtype=bool),
+            TypeError,
+            "actions must be a real-valued array, got dtype bool",
+        ),
         (np.zeros((3, 1), dtype=complex), TypeError, "actions must be a real-valued array"),
         (np.full((3, 1), "x"), TypeError, "actions must be a real-valued array"),
         (np.full((3, 1), None, dtype=object), TypeError, "actions must be a real-valued array"),
@@ -173,24 +182,27 @@ def test_unknown_env_id_lists_the_known_ids():
         pg.make(3)
 
 
-@pytest.mark.parametrize(("kwargs", "exc", "match"), [
-    ({"num_envs": 0}, ValueError, "num_envs must be >= 1, got 0"),
-    ({"num_envs": -4}, ValueError, "num_envs must be >= 1, got -4"),
-    ({"num_envs": 2**31 + 1}, ValueError, "num_envs must be <= "),
-    ({"num_envs": 2.0}, TypeError, r"num_envs must be an integer, got 2.0 \(float\)"),
-    ({"num_envs": "4"}, TypeError, "num_envs must be an integer"),
-    ({"num_envs": True}, TypeError, r"num_envs must be an integer, got True \(bool\)"),
-    ({"num_threads": 0}, ValueError, "num_threads must be >= 1, got 0"),
-    ({"num_threads": 100_000}, ValueError, "num_threads must be <= "),
-    ({"num_threads": 1.5}, TypeError, "num_threads must be an integer"),
-    ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
-    ({"seed": 2**64}, ValueError, r"seed must be in \[0, 2\*\*64\), got 18446744073709551616"),
-    ({"seed": True}, TypeError, r"seed must be an integer, got True \(bool\)"),
-    ({"seed": np.True_}, TypeError, "seed must be an integer"),
-    ({"seed": 1.0}, TypeError, r"seed must be an integer, got 1.0 \(float\)"),
-    ({"max_episode_steps": 0}, ValueError, "max_episode_steps must be >= 1, got 0"),
-    ({"max_episode_steps": 2.5}, TypeError, "max_episode_steps must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"num_envs": 0}, ValueError, "num_envs must be >= 1, got 0"),
+        ({"num_envs": -4}, ValueError, "num_envs must be >= 1, got -4"),
+        ({"num_envs": 2**31 + 1}, ValueError, "num_envs must be <= "),
+        ({"num_envs": 2.0}, TypeError, r"num_envs must be an integer, got 2.0 \(float\)"),
+        ({"num_envs": "4"}, TypeError, "num_envs must be an integer"),
+        ({"num_envs": True}, TypeError, r"num_envs must be an integer, got True \(bool\)"),
+        ({"num_threads": 0}, ValueError, "num_threads must be >= 1, got 0"),
+        ({"num_threads": 100_000}, ValueError, "num_threads must be <= "),
+        ({"num_threads": 1.5}, TypeError, "num_threads must be an integer"),
+        ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
+        ({"seed": 2**64}, ValueError, r"seed must be in \[0, 2\*\*64\), got 18446744073709551616"),
+        ({"seed": True}, TypeError, r"seed must be an integer, got True \(bool\)"),
+        ({"seed": np.True_}, TypeError, "seed must be an integer"),
+        ({"seed": 1.0}, TypeError, r"seed must be an integer, got 1.0 \(float\)"),
+        ({"max_episode_steps": 0}, ValueError, "max_episode_steps must be >= 1, got 0"),
+        ({"max_episode_steps": 2.5}, TypeError, "max_episode_steps must be an integer"),
+    ],
+)
 def test_make_refuses_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         pg.make("CartPole-v1", **kwargs)
@@ -206,20 +218,29 @@ def test_make_accepts_the_boundaries():
 # ------------------------------------------------------------------ reset()
 
 
-@pytest.mark.parametrize(("kwargs", "exc", "match"), [
-    ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
-    ({"seed": 2**64}, ValueError, r"seed must be in \[0, 2\*\*64\)"),
-    ({"seed": True}, TypeError, "seed must be an integer"),
-    ({"seed": 0.5}, TypeError, "seed must be an integer"),
-    ({"seed": [1, 2]}, ValueError, r"seed must have one entry per env \(3\), got 2"),
-    ({"seed": [1, 2, -3]}, ValueError, r"seed\[2\] must be in \[0, 2\*\*64\), got -3"),
-    ({"seed": [1, 2.5, 3]}, TypeError, r"seed\[1\] must be an integer"),
-    ({"options": {"foo": 1}}, ValueError, r"unsupported reset option\(s\) \['foo'\]"),
-    ({"options": {"reset_mask": np.array([1, 0, 1])}}, TypeError,
-     "reset_mask must be a boolean array, got dtype int64"),
-    ({"options": {"reset_mask": np.array([True, False])}}, ValueError,
-     r"reset_mask must have shape \(3,\), got \(2,\)"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
+        ({"seed": 2**64}, ValueError, r"seed must be in \[0, 2\*\*64\)"),
+        ({"seed": True}, TypeError, "seed must be an integer"),
+        ({"seed": 0.5}, TypeError, "seed must be an integer"),
+        ({"seed": [1, 2]}, ValueError, r"seed must have one entry per env \(3\), got 2"),
+        ({"seed": [1, 2, -3]}, ValueError, r"seed\[2\] must be in \[0, 2\*\*64\), got -3"),
+        ({"seed": [1, 2.5, 3]}, TypeError, r"seed\[1\] must be an integer"),
+        ({"options": {"foo": 1}}, ValueError, r"unsupported reset option\(s\) \['foo'\]"),
+        (
+            {"options": {"reset_mask": np.array([1, 0, 1])}},
+            TypeError,
+            "reset_mask must be a boolean array, got dtype int64",
+        ),
+        (
+            {"options": {"reset_mask": np.array([True, False])}},
+            ValueError,
+            r"reset_mask must have shape \(3,\), got \(2,\)",
+        ),
+    ],
+)
 def test_reset_refuses_bad_arguments_and_changes_nothing(kwargs, exc, match):
     env = pg.make("FrozenLake-v1", num_envs=3, seed=0)
     env.reset(seed=0)
@@ -234,17 +255,23 @@ def test_reset_refuses_bad_arguments_and_changes_nothing(kwargs, exc, match):
 # --------------------------------------------------------------- set_state()
 
 
-@pytest.mark.parametrize(("states", "exc", "match"), [
-    (np.zeros(3), ValueError, r"states must have shape \(3, 1\), got \(3,\)"),
-    (np.zeros((3, 2)), ValueError, r"states must have shape \(3, 1\), got \(3, 2\)"),
-    (np.zeros((2, 1)), ValueError, r"states must have shape \(3, 1\), got \(2, 1\)"),
-    (np.array([[0.0], [np.nan], [1.0]]), ValueError, r"states\[1, 0\] must be finite, got nan"),
-    (np.array([[0.0], [np.inf], [1.0]]), ValueError, r"states\[1, 0\] must be finite"),
-    (np.zeros((3, 1), dtype=bool), TypeError,
-     "states must be a real-valued array, got dtype bool"),
-    (np.full((3, 1), "1"), TypeError, "states must be a real-valued array"),
-    (np.zeros((3, 1), dtype=complex), TypeError, "states must be a real-valued array"),
-])
+@pytest.mark.parametrize(
+    ("states", "exc", "match"),
+    [
+        (np.zeros(3), ValueError, r"states must have shape \(3, 1\), got \(3,\)"),
+        (np.zeros((3, 2)), ValueError, r"states must have shape \(3, 1\), got \(3, 2\)"),
+        (np.zeros((2, 1)), ValueError, r"states must have shape \(3, 1\), got \(2, 1\)"),
+        (np.array([[0.0], [np.nan], [1.0]]), ValueError, r"states\[1, 0\] must be finite, got nan"),
+        (np.array([[0.0], [np.inf], [1.0]]), ValueError, r"states\[1, 0\] must be finite"),
+        (
+            np.zeros((3, 1), dtype=bool),
+            TypeError,
+            "states must be a real-valued array, got dtype bool",
+        ),
+        (np.full((3, 1), "1"), TypeError, "states must be a real-valued array"),
+        (np.zeros((3, 1), dtype=complex), TypeError, "states must be a real-valued array"),
+    ],
+)
 def test_tabular_set_state_refuses_bad_arrays(states, exc, match):
     env = pg.make("FrozenLake-v1", num_envs=3, seed=0)
     env.reset(seed=0)
@@ -305,13 +332,16 @@ def test_a_failed_set_state_keeps_a_pending_autoreset():
     env.reset(seed=0)
     env.set_state(np.array([[14.0], [14.0]]))
     _, reward, terminated, *_ = env.step(np.array([2, 2]))
-    assert terminated.all() and reward.tolist() == [1.0, 1.0]
+    assert terminated.all()
+    assert reward.tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="must be finite"):
         env.set_state(np.array([[14.0], [np.nan]]))
     obs, reward, terminated, truncated, _ = env.step(np.array([2, 2]))
     # Still the autoreset step: back at the start, reward 0.
-    assert obs.tolist() == [0, 0] and reward.tolist() == [0.0, 0.0]
-    assert not terminated.any() and not truncated.any()
+    assert obs.tolist() == [0, 0]
+    assert reward.tolist() == [0.0, 0.0]
+    assert not terminated.any()
+    assert not truncated.any()
 
 
 # ---------------------------------------------------------- TabularMDP(...)
@@ -328,8 +358,9 @@ def test_tabular_mdp_refuses_inconsistent_models():
         TM(bad, R, initial)
     bad = P.copy()
     bad[1, 1, 1], bad[1, 1, 2] = -0.5, 1.5
-    with pytest.raises(ValueError,
-                       match=r"P\[1, 1, 1\] must be a probability in \[0, 1\], got -0\.5"):
+    with pytest.raises(
+        ValueError, match=r"P\[1, 1, 1\] must be a probability in \[0, 1\], got -0\.5"
+    ):
         TM(bad, R, initial)
     bad = P.copy()
     bad[0, 0, 0] = np.nan
@@ -411,8 +442,11 @@ def test_tabular_mdp_arrays_are_read_only():
 
 
 def test_unknown_parameter_names_are_refused_with_the_known_ones():
-    with pytest.raises(TypeError, match=r"unexpected parameter\(s\) \['foo'\] for CartPole-v1; "
-                                        r"it accepts: gravity, masscart"):
+    with pytest.raises(
+        TypeError,
+        match=r"unexpected parameter\(s\) \['foo'\] for CartPole-v1; "
+        r"it accepts: gravity, masscart",
+    ):
         pg.make("CartPole-v1", foo=1.0)
     env = pg.make("CartPole-v1", num_envs=4, seed=0)
     with pytest.raises(ValueError, match="unknown parameter 'foo'; this environment has: gravity"):
@@ -420,29 +454,52 @@ def test_unknown_parameter_names_are_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="unknown parameter 'foo'"):
         env.get_param("foo")
     tabular = pg.make("FrozenLake-v1", num_envs=2)
-    with pytest.raises(ValueError,
-                       match="unknown parameter 'gravity'; this environment has: none"):
+    with pytest.raises(ValueError, match="unknown parameter 'gravity'; this environment has: none"):
         tabular.set_param("gravity", 1.0)
 
 
-@pytest.mark.parametrize(("env_id", "name", "value", "exc", "match"), [
-    ("CartPole-v1", "masscart", 0.0, ValueError, r"masscart\[0\] must be > 0, got 0"),
-    ("CartPole-v1", "masscart", [1.0, 1.0, -1.0, 1.0], ValueError,
-     r"masscart\[2\] must be > 0, got -1"),
-    ("CartPole-v1", "gravity", np.nan, ValueError, r"gravity\[0\] must be finite, got nan"),
-    ("CartPole-v1", "gravity", [9.8, 9.8, 9.8, np.inf], ValueError,
-     r"gravity\[3\] must be finite"),
-    ("CartPole-v1", "gravity", [1.0, 2.0, 3.0], ValueError,
-     r"gravity must have shape \(4,\), got \(3,\)"),
-    ("CartPole-v1", "gravity", np.ones((4, 1)), ValueError,
-     r"gravity must have shape \(4,\), got \(4, 1\)"),
-    ("CartPole-v1", "gravity", "abc", TypeError, "gravity must hold real numbers"),
-    ("CartPole-v1", "tau", True, TypeError, "tau must hold real numbers, got dtype bool"),
-    ("Pendulum-v1", "m", -1.0, ValueError, r"m\[0\] must be > 0"),
-    ("Acrobot-v1", "torque_noise_max", -0.1, ValueError, r"torque_noise_max\[0\] must be >= 0"),
-])
-def test_parameters_out_of_their_domain_are_refused_and_change_nothing(env_id, name, value, exc,
-                                                                       match):
+@pytest.mark.parametrize(
+    ("env_id", "name", "value", "exc", "match"),
+    [
+        ("CartPole-v1", "masscart", 0.0, ValueError, r"masscart\[0\] must be > 0, got 0"),
+        (
+            "CartPole-v1",
+            "masscart",
+            [1.0, 1.0, -1.0, 1.0],
+            ValueError,
+            r"masscart\[2\] must be > 0, got -1",
+        ),
+        ("CartPole-v1", "gravity", np.nan, ValueError, r"gravity\[0\] must be finite, got nan"),
+        (
+            "CartPole-v1",
+            "gravity",
+            [9.8, 9.8, 9.8, np.inf],
+            ValueError,
+            r"gravity\[3\] must be finite",
+        ),
+        (
+            "CartPole-v1",
+            "gravity",
+            [1.0, 2.0, 3.0],
+            ValueError,
+            r"gravity must have shape \(4,\), got \(3,\)",
+        ),
+        (
+            "CartPole-v1",
+            "gravity",
+            np.ones((4, 1)),
+            ValueError,
+            r"gravity must have shape \(4,\), got \(4, 1\)",
+        ),
+        ("CartPole-v1", "gravity", "abc", TypeError, "gravity must hold real numbers"),
+        ("CartPole-v1", "tau", True, TypeError, "tau must hold real numbers, got dtype bool"),
+        ("Pendulum-v1", "m", -1.0, ValueError, r"m\[0\] must be > 0"),
+        ("Acrobot-v1", "torque_noise_max", -0.1, ValueError, r"torque_noise_max\[0\] must be >= 0"),
+    ],
+)
+def test_parameters_out_of_their_domain_are_refused_and_change_nothing(
+    env_id, name, value, exc, match
+):
     with pytest.raises(exc, match=match):
         pg.make(env_id, num_envs=4, seed=0, **{name: value})
     env = pg.make(env_id, num_envs=4, seed=0)
@@ -458,9 +515,15 @@ def test_parameters_out_of_their_domain_are_refused_and_change_nothing(env_id, n
 def test_closed_envs_refuse_every_call():
     env = pg.make("CartPole-v1", num_envs=2, seed=0)
     env.close()
-    for call in (lambda: env.step(np.array([0, 1])), env.reset, env.get_state,
-                 lambda: env.set_state(np.zeros((2, 4))), env.elapsed_steps,
-                 lambda: env.set_param("gravity", 9.8), lambda: env.get_param("gravity")):
+    for call in (
+        lambda: env.step(np.array([0, 1])),
+        env.reset,
+        env.get_state,
+        lambda: env.set_state(np.zeros((2, 4))),
+        env.elapsed_steps,
+        lambda: env.set_param("gravity", 9.8),
+        lambda: env.get_param("gravity"),
+    ):
         with pytest.raises(ValueError, match="this environment is closed"):
             call()
 
@@ -479,8 +542,11 @@ def test_repr_of_a_closed_env_does_not_raise():
 def test_lqr_refuses_bad_matrices():
     A, B, Q, R = lqr_matrices()
     cases = [
-        ({"A": np.ones((2, 3))}, ValueError,
-         r"A must be a non-empty square matrix, got shape \(2, 3\)"),
+        (
+            {"A": np.ones((2, 3))},
+            ValueError,
+            r"A must be a non-empty square matrix, got shape \(2, 3\)",
+        ),
         ({"A": np.ones(2)}, ValueError, r"A must be 2-D, got shape \(2,\)"),
         ({"A": np.array([[np.nan, 0.0], [0.0, 1.0]])}, ValueError, "A must be finite"),
         ({"A": A.astype(complex)}, TypeError, "A must hold real numbers, got dtype complex128"),
@@ -489,11 +555,17 @@ def test_lqr_refuses_bad_matrices():
         ({"Q": np.array([[1.0, 1.0], [0.0, 1.0]])}, ValueError, "Q must be symmetric"),
         ({"Q": np.diag([1.0, -1.0])}, ValueError, "Q must be positive semi-definite"),
         ({"Q": np.eye(3)}, ValueError, r"Q must have shape \(2, 2\), got \(3, 3\)"),
-        ({"R": -np.eye(1)}, ValueError,
-         "R must be positive definite, its smallest eigenvalue is -1"),
+        (
+            {"R": -np.eye(1)},
+            ValueError,
+            "R must be positive definite, its smallest eigenvalue is -1",
+        ),
         ({"R": np.zeros((1, 1))}, ValueError, "R must be positive definite"),
-        ({"B": np.ones((2, 2)), "R": np.array([[1.0, 2.0], [0.0, 1.0]])}, ValueError,
-         "R must be symmetric"),
+        (
+            {"B": np.ones((2, 2)), "R": np.array([[1.0, 2.0], [0.0, 1.0]])},
+            ValueError,
+            "R must be symmetric",
+        ),
         ({"R": np.eye(2)}, ValueError, r"B must have shape \(2, 2\), got \(2, 1\)"),
         ({"init_std": -1.0}, ValueError, "init_std must be >= 0"),
         ({"noise_std": np.nan}, ValueError, "noise_std must be finite"),
@@ -533,11 +605,13 @@ def test_lqr_riccati_refuses_non_stabilisable_systems_and_bad_gamma():
 
     A, B, Q, R = lqr_matrices()
     env = pg.make("LQR", A=0.5 * A, B=B, Q=Q, R=R, noise_std=0.1)
-    for gamma, exc, match in [(0.0, ValueError, r"gamma must be in \(0, 1\], got 0.0"),
-                              (1.5, ValueError, r"gamma must be in \(0, 1\], got 1.5"),
-                              (np.nan, ValueError, "gamma must be finite"),
-                              (True, TypeError, "gamma must be a real number"),
-                              ("0.9", TypeError, "gamma must be a real number")]:
+    for gamma, exc, match in [
+        (0.0, ValueError, r"gamma must be in \(0, 1\], got 0.0"),
+        (1.5, ValueError, r"gamma must be in \(0, 1\], got 1.5"),
+        (np.nan, ValueError, "gamma must be finite"),
+        (True, TypeError, "gamma must be a real number"),
+        ("0.9", TypeError, "gamma must be a real number"),
+    ]:
         with pytest.raises(exc, match=match):
             env.optimal_gain(gamma)
     with pytest.raises(ValueError, match="undiscounted cost is infinite; pass gamma < 1"):
@@ -550,15 +624,17 @@ def test_lqr_riccati_refuses_non_stabilisable_systems_and_bad_gamma():
 def test_bandit_refuses_bad_arms():
     cases = [
         ({}, TypeError, "Bandit needs the parameter 'means'"),
-        ({"means": [0.0, 1.0], "stds": [1.0, -1.0]}, ValueError,
-         r"stds\[1\] must be >= 0, got -1"),
+        ({"means": [0.0, 1.0], "stds": [1.0, -1.0]}, ValueError, r"stds\[1\] must be >= 0, got -1"),
         ({"means": [0.0, 1.0], "stds": -0.5}, ValueError, r"stds\[0\] must be >= 0"),
         ({"means": [0.0, 1.0], "stds": np.nan}, ValueError, r"stds\[0\] must be >= 0, got nan"),
         ({"means": [0.0, np.nan]}, ValueError, r"means\[1\] must be finite, got nan"),
         ({"means": []}, ValueError, r"means is empty"),
         ({"means": [[0.0, 1.0]]}, ValueError, r"means must be 1-D, got shape \(1, 2\)"),
-        ({"means": [0.0, 1.0], "stds": [1.0, 1.0, 1.0]}, ValueError,
-         r"stds must have shape \(2,\), got \(3,\)"),
+        (
+            {"means": [0.0, 1.0], "stds": [1.0, 1.0, 1.0]},
+            ValueError,
+            r"stds must have shape \(2,\), got \(3,\)",
+        ),
         ({"means": ["a"]}, TypeError, "means must hold real numbers"),
         ({"means": [0.0], "foo": 1}, TypeError, r"unexpected parameter\(s\) \['foo'\] for Bandit"),
     ]
@@ -574,8 +650,11 @@ def test_continuous_bandit_refuses_bad_arguments():
     cases = [
         ({}, TypeError, "ContinuousBandit needs the parameter 'a_star'"),
         ({"a_star": [0.0], "noise_std": -1.0}, ValueError, "noise_std must be >= 0"),
-        ({"a_star": [0.0], "low": 1.0, "high": -1.0}, ValueError,
-         r"low\[0\] must be < high\[0\], got 1 and -1"),
+        (
+            {"a_star": [0.0], "low": 1.0, "high": -1.0},
+            ValueError,
+            r"low\[0\] must be < high\[0\], got 1 and -1",
+        ),
         ({"a_star": [np.nan]}, ValueError, r"a_star\[0\] must be finite"),
         ({"a_star": [[0.0]]}, ValueError, r"a_star must be 1-D"),
         ({"a_star": [0.0], "low": np.nan}, ValueError, r"low\[0\] must be < high\[0\]"),
@@ -598,45 +677,80 @@ def test_continuous_bandit_bounds_of_the_wrong_length_name_the_argument():
 
 def make_core_tabular(**override):
     P, R, initial, terminal = tabular_arrays()
-    args = {"P": P, "R": R, "initial": initial, "terminal": terminal, "max_episode_steps": 0,
-            "id": "core", "num_envs": 3, "seed": 0, "num_threads": 1, **override}
+    args = {
+        "P": P,
+        "R": R,
+        "initial": initial,
+        "terminal": terminal,
+        "max_episode_steps": 0,
+        "id": "core",
+        "num_envs": 3,
+        "seed": 0,
+        "num_threads": 1,
+        **override,
+    }
     return _core.make_tabular(**args)
 
 
 P0, R0, INIT0, TERM0 = tabular_arrays()
 
 
-@pytest.mark.parametrize(("override", "exc", "match"), [
-    ({"P": P0[0]}, ValueError,
-     r"P must have shape \(n_states, n_actions, n_states\), got \(2, 3\)"),
-    ({"P": P0[None]}, ValueError, r"P must have shape \(n_states, n_actions, n_states\)"),
-    ({"P": P0[:2]}, ValueError, r"P must have shape \(n_states, n_actions, n_states\)"),
-    ({"P": None}, TypeError, "P must be a real-valued array, got dtype object"),
-    ({"P": np.full((3, 2, 3), "a")}, TypeError, "P must be a real-valued array"),
-    ({"P": P0.astype(bool)}, TypeError, "P must be a real-valued array, got dtype bool"),
-    ({"P": P0 + 0.1}, ValueError, r"P\[0, 0, :\] must sum to 1"),
-    ({"P": np.where(P0 == 0.5, np.nan, P0)}, ValueError, r"P\[0, 0, 1\] must be a probability"),
-    ({"P": np.zeros((0, 2, 0)), "R": np.zeros((0, 2, 0)), "initial": np.zeros(0),
-      "terminal": np.zeros(0, dtype=bool)}, ValueError, "at least one state"),
-    ({"R": np.zeros((3, 2))}, ValueError, r"R must have shape \(3, 2, 3\), got \(3, 2\)"),
-    ({"R": np.full((3, 2, 3), np.nan)}, ValueError, r"R\[0, 0, 0\] must be finite"),
-    ({"R": np.zeros((3, 2, 3), dtype=complex)}, TypeError, "R must be a real-valued array"),
-    ({"initial": np.ones(2) / 2}, ValueError, r"initial must have shape \(3,\), got \(2,\)"),
-    ({"initial": np.array([0.5, 0.4, 0.0])}, ValueError, "initial must sum to 1"),
-    ({"initial": np.array([1.5, -0.5, 0.0])}, ValueError, r"initial\[1\] must be a probability"),
-    ({"initial": np.array([0.5, 0.0, 0.5])}, ValueError, "on terminal state 2"),
-    ({"terminal": np.array([0, 0, 1])}, TypeError,
-     "terminal must be a boolean array, got dtype int64"),
-    ({"terminal": np.zeros((3, 1), dtype=bool)}, ValueError, r"terminal must have shape \(3,\)"),
-    ({"terminal": None}, TypeError, "terminal must be a boolean array"),
-    ({"max_episode_steps": -1}, ValueError, "max_episode_steps must be >= 0, got -1"),
-    ({"num_envs": 0}, ValueError, "num_envs must be in"),
-    ({"num_envs": -5}, ValueError, "num_envs must be in"),
-    ({"num_envs": 2**62}, ValueError, "num_envs must be in"),
-    ({"num_threads": 0}, ValueError, "num_threads must be"),
-    ({"num_threads": 10**6}, ValueError, "num_threads must be"),
-    ({"seed": -1}, TypeError, "incompatible function arguments"),
-])
+@pytest.mark.parametrize(
+    ("override", "exc", "match"),
+    [
+        (
+            {"P": P0[0]},
+            ValueError,
+            r"P must have shape \(n_states, n_actions, n_states\), got \(2, 3\)",
+        ),
+        ({"P": P0[None]}, ValueError, r"P must have shape \(n_states, n_actions, n_states\)"),
+        ({"P": P0[:2]}, ValueError, r"P must have shape \(n_states, n_actions, n_states\)"),
+        ({"P": None}, TypeError, "P must be a real-valued array, got dtype object"),
+        ({"P": np.full((3, 2, 3), "a")}, TypeError, "P must be a real-valued array"),
+        ({"P": P0.astype(bool)}, TypeError, "P must be a real-valued array, got dtype bool"),
+        ({"P": P0 + 0.1}, ValueError, r"P\[0, 0, :\] must sum to 1"),
+        ({"P": np.where(P0 == 0.5, np.nan, P0)}, ValueError, r"P\[0, 0, 1\] must be a probability"),
+        (
+            {
+                "P": np.zeros((0, 2, 0)),
+                "R": np.zeros((0, 2, 0)),
+                "initial": np.zeros(0),
+                "terminal": np.zeros(0, dtype=bool),
+            },
+            ValueError,
+            "at least one state",
+        ),
+        ({"R": np.zeros((3, 2))}, ValueError, r"R must have shape \(3, 2, 3\), got \(3, 2\)"),
+        ({"R": np.full((3, 2, 3), np.nan)}, ValueError, r"R\[0, 0, 0\] must be finite"),
+        ({"R": np.zeros((3, 2, 3), dtype=complex)}, TypeError, "R must be a real-valued array"),
+        ({"initial": np.ones(2) / 2}, ValueError, r"initial must have shape \(3,\), got \(2,\)"),
+        ({"initial": np.array([0.5, 0.4, 0.0])}, ValueError, "initial must sum to 1"),
+        (
+            {"initial": np.array([1.5, -0.5, 0.0])},
+            ValueError,
+            r"initial\[1\] must be a probability",
+        ),
+        ({"initial": np.array([0.5, 0.0, 0.5])}, ValueError, "on terminal state 2"),
+        (
+            {"terminal": np.array([0, 0, 1])},
+            TypeError,
+            "terminal must be a boolean array, got dtype int64",
+        ),
+        (
+            {"terminal": np.zeros((3, 1), dtype=bool)},
+            ValueError,
+            r"terminal must have shape \(3,\)",
+        ),
+        ({"terminal": None}, TypeError, "terminal must be a boolean array"),
+        ({"max_episode_steps": -1}, ValueError, "max_episode_steps must be >= 0, got -1"),
+        ({"num_envs": 0}, ValueError, "num_envs must be in"),
+        ({"num_envs": -5}, ValueError, "num_envs must be in"),
+        ({"num_envs": 2**62}, ValueError, "num_envs must be in"),
+        ({"num_threads": 0}, ValueError, "num_threads must be"),
+        ({"num_threads": 10**6}, ValueError, "num_threads must be"),
+        ({"seed": -1}, TypeError, "incompatible function arguments"),
+    ],
+)
 def test_core_make_tabular_validates_everything(override, exc, match):
     with pytest.raises(exc, match=match):
         make_core_tabular(**override)
@@ -650,10 +764,16 @@ def test_core_vec_env_methods_validate_their_arrays():
         (lambda: core.step(np.zeros(3)), TypeError, "actions must be an integer array"),
         (lambda: core.step(None), TypeError, "actions must be an integer array"),
         (lambda: core.step("abc"), TypeError, "actions must be an integer array"),
-        (lambda: core.step(np.zeros(2, dtype=np.int64)), ValueError,
-         r"actions must have shape \(3,\)"),
-        (lambda: core.step(np.zeros((3, 3), dtype=np.int64)), ValueError,
-         "actions must have shape"),
+        (
+            lambda: core.step(np.zeros(2, dtype=np.int64)),
+            ValueError,
+            r"actions must have shape \(3,\)",
+        ),
+        (
+            lambda: core.step(np.zeros((3, 3), dtype=np.int64)),
+            ValueError,
+            "actions must have shape",
+        ),
         (lambda: core.step(np.array([0, 0, 7])), ValueError, r"actions\[2\] must be in \[0, 2\)"),
         (lambda: core.set_state(np.zeros((3, 2))), ValueError, r"states must have shape \(3, 1\)"),
         (lambda: core.set_state(np.zeros(3)), ValueError, r"states must have shape \(3, 1\)"),
@@ -662,12 +782,22 @@ def test_core_vec_env_methods_validate_their_arrays():
         (lambda: core.set_state(np.array([[0.0], [1.0], [3.0]])), ValueError, r"\[0, 3\)"),
         (lambda: core.reset(np.array([1, 0, 1])), TypeError, "reset_mask must be a boolean array"),
         (lambda: core.reset(np.array([True])), ValueError, r"reset_mask must have shape \(3,\)"),
-        (lambda: core.seed_each(np.zeros(2, np.uint64), np.ones(3, bool)), ValueError,
-         r"seeds must have shape \(3,\)"),
-        (lambda: core.seed_each(None, None), TypeError, "seeds must be an integer array, got dtype object"),
+        (
+            lambda: core.seed_each(np.zeros(2, np.uint64), np.ones(3, bool)),
+            ValueError,
+            r"seeds must have shape \(3,\)",
+        ),
+        (
+            lambda: core.seed_each(None, None),
+            TypeError,
+            "seeds must be an integer array, got dtype object",
+        ),
         (lambda: core.set_param("x", np.zeros(3)), ValueError, "unknown parameter 'x'"),
-        (lambda: setattr(core, "max_episode_steps", -1), ValueError,
-         "max_episode_steps must be >= 0"),
+        (
+            lambda: setattr(core, "max_episode_steps", -1),
+            ValueError,
+            "max_episode_steps must be >= 0",
+        ),
     ]
     for call, exc, match in cases:
         with pytest.raises(exc, match=match):
@@ -694,35 +824,79 @@ def test_core_other_factories_validate():
         (lambda: _core.make_classic("Foo", 1, 0, 1), ValueError, "unknown environment id 'Foo'"),
         (lambda: _core.make_classic("CartPole-v1", 0, 0, 1), ValueError, "num_envs must be in"),
         (lambda: _core.make_classic("CartPole-v1", 1, 0, 0), ValueError, "num_threads must be"),
-        (lambda: _core.make_bandit(np.zeros(2), np.zeros(3), 1, 0, 1), ValueError,
-         "stds must have shape"),
-        (lambda: _core.make_bandit(np.zeros((2, 2)), np.zeros(2), 1, 0, 1), ValueError,
-         "means must be 1-D"),
-        (lambda: _core.make_bandit(np.zeros(0), np.zeros(0), 1, 0, 1), ValueError,
-         "means is empty"),
-        (lambda: _core.make_continuous_bandit(np.zeros(2), -1.0, np.zeros(2), np.ones(2), 1, 0, 1),
-         ValueError, "noise_std must be >= 0"),
-        (lambda: _core.make_continuous_bandit(np.zeros(2), float("nan"), np.zeros(2),
-                                              np.ones(2), 1, 0, 1),
-         ValueError, "noise_std must be >= 0"),
-        (lambda: _core.make_continuous_bandit(np.zeros(2), 0.0, np.zeros(3), np.ones(2), 1, 0, 1),
-         ValueError, r"low must have shape \(2,\)"),
-        (lambda: _core.make_lqr(np.zeros(2), B, Q, R, 1.0, 0.0, 10, 1, 0, 1), ValueError,
-         "A must be a non-empty square matrix"),
-        (lambda: _core.make_lqr(np.zeros((0, 0)), B, Q, R, 1.0, 0.0, 10, 1, 0, 1), ValueError,
-         "A must be a non-empty square matrix"),
-        (lambda: _core.make_lqr(A, np.zeros((2, 0)), Q, np.zeros((0, 0)), 1.0, 0.0, 10, 1, 0, 1),
-         ValueError, "R must be a non-empty square matrix"),
-        (lambda: _core.make_lqr(A, "ab", Q, R, 1.0, 0.0, 10, 1, 0, 1), TypeError,
-         "B must be a real-valued array"),
-        (lambda: _core.make_lqr(A, B, Q, R, float("nan"), 0.0, 10, 1, 0, 1), ValueError,
-         "init_std"),
-        (lambda: _core.make_lqr(A, B, Q, R, 1.0, 0.0, -1, 1, 0, 1), ValueError,
-         "max_episode_steps"),
+        (
+            lambda: _core.make_bandit(np.zeros(2), np.zeros(3), 1, 0, 1),
+            ValueError,
+            "stds must have shape",
+        ),
+        (
+            lambda: _core.make_bandit(np.zeros((2, 2)), np.zeros(2), 1, 0, 1),
+            ValueError,
+            "means must be 1-D",
+        ),
+        (
+            lambda: _core.make_bandit(np.zeros(0), np.zeros(0), 1, 0, 1),
+            ValueError,
+            "means is empty",
+        ),
+        (
+            lambda: _core.make_continuous_bandit(
+                np.zeros(2), -1.0, np.zeros(2), np.ones(2), 1, 0, 1
+            ),
+            ValueError,
+            "noise_std must be >= 0",
+        ),
+        (
+            lambda: _core.make_continuous_bandit(
+                np.zeros(2), float("nan"), np.zeros(2), np.ones(2), 1, 0, 1
+            ),
+            ValueError,
+            "noise_std must be >= 0",
+        ),
+        (
+            lambda: _core.make_continuous_bandit(
+                np.zeros(2), 0.0, np.zeros(3), np.ones(2), 1, 0, 1
+            ),
+            ValueError,
+            r"low must have shape \(2,\)",
+        ),
+        (
+            lambda: _core.make_lqr(np.zeros(2), B, Q, R, 1.0, 0.0, 10, 1, 0, 1),
+            ValueError,
+            "A must be a non-empty square matrix",
+        ),
+        (
+            lambda: _core.make_lqr(np.zeros((0, 0)), B, Q, R, 1.0, 0.0, 10, 1, 0, 1),
+            ValueError,
+            "A must be a non-empty square matrix",
+        ),
+        (
+            lambda: _core.make_lqr(A, np.zeros((2, 0)), Q, np.zeros((0, 0)), 1.0, 0.0, 10, 1, 0, 1),
+            ValueError,
+            "R must be a non-empty square matrix",
+        ),
+        (
+            lambda: _core.make_lqr(A, "ab", Q, R, 1.0, 0.0, 10, 1, 0, 1),
+            TypeError,
+            "B must be a real-valued array",
+        ),
+        (
+            lambda: _core.make_lqr(A, B, Q, R, float("nan"), 0.0, 10, 1, 0, 1),
+            ValueError,
+            "init_std",
+        ),
+        (
+            lambda: _core.make_lqr(A, B, Q, R, 1.0, 0.0, -1, 1, 0, 1),
+            ValueError,
+            "max_episode_steps",
+        ),
         (lambda: _core.lqr_riccati(A, B, Q, R, 2.0), ValueError, r"gamma must be in \(0, 1\]"),
         (lambda: _core.lqr_riccati(A, B, Q, R, float("nan")), ValueError, "gamma must be in"),
-        (lambda: _core.lqr_riccati(A, B, np.array([[1.0, 1.0], [0.0, 1.0]]), R, 1.0), ValueError,
-         "Q must be symmetric"),
+        (
+            lambda: _core.lqr_riccati(A, B, np.array([[1.0, 1.0], [0.0, 1.0]]), R, 1.0),
+            ValueError,
+            "Q must be symmetric",
+        ),
         (lambda: _core.frozen_lake_tables("5x5", True, 10), ValueError, "map_name must be"),
     ]
     for call, exc, match in cases:
@@ -733,10 +907,14 @@ def test_core_other_factories_validate():
 def run_isolated(code: str) -> str:
     """Run ``code`` in a fresh interpreter, so that a crash (segfault,
     abort, hang) fails this test instead of killing the test session."""
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, timeout=60, check=False)
-    assert result.returncode == 0, (result.returncode, result.stdout[-2000:],
-                                    result.stderr[-2000:])
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
     return result.stdout
 
 

@@ -83,9 +83,14 @@ def features_of(policy, n_states: int) -> np.ndarray:
 # ----------------------------------------------------------------- helpers
 
 
-def random_mdp(seed: int, n_states: int = 7, n_actions: int = 3, n_terminal: int = 2,
-               max_episode_steps: int | None = None, reward_shift: float = 0.0,
-               ) -> pg.TabularMDP:
+def random_mdp(
+    seed: int,
+    n_states: int = 7,
+    n_actions: int = 3,
+    n_terminal: int = 2,
+    max_episode_steps: int | None = None,
+    reward_shift: float = 0.0,
+) -> pg.TabularMDP:
     """Dense Dirichlet transition rows (so every state reaches every state,
     terminal ones included), the last ``n_terminal`` states absorbing and
     terminal, rewards R[s, a, s'] ~ N(reward_shift, 1), initial mass on the
@@ -93,7 +98,7 @@ def random_mdp(seed: int, n_states: int = 7, n_actions: int = 3, n_terminal: int
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
     terminal = np.zeros(n_states, dtype=bool)
-    terminal[n_states - n_terminal:] = True
+    terminal[n_states - n_terminal :] = True
     for t in np.flatnonzero(terminal):
         P[t] = 0.0
         P[t, :, t] = 1.0
@@ -142,8 +147,12 @@ def enumerate_trajectories(mdp: pg.TabularMDP, pi: np.ndarray, horizon: int):
             return
         for a in range(mdp.n_actions):
             for s2 in np.flatnonzero(mdp.P[s, a] > 0):
-                walk(int(s2), t + 1, prob * pi[s, a] * mdp.P[s, a, s2],
-                     [*steps, (s, a, mdp.R[s, a, s2])])
+                walk(
+                    int(s2),
+                    t + 1,
+                    prob * pi[s, a] * mdp.P[s, a, s2],
+                    [*steps, (s, a, mdp.R[s, a, s2])],
+                )
 
     for s0 in np.flatnonzero(mdp.initial > 0):
         walk(int(s0), 0, mdp.initial[s0], [])
@@ -168,8 +177,7 @@ def test_gradient_matches_finite_differences(gamma, n_terminal, max_steps, kind,
     theta = policy.theta.copy()
 
     g = exact.gradient(mdp, policy, gamma)
-    fd = central_difference(lambda th: exact.objective(mdp, policy, gamma, theta=th), theta,
-                            h=1e-5)
+    fd = central_difference(lambda th: exact.objective(mdp, policy, gamma, theta=th), theta, h=1e-5)
     # Central differences with h = 1e-5: truncation h^2 |J'''| / 6 ~ 1e-10 and
     # round-off eps |J| / h ~ 1e-10 for |J| ~ 10, against gradients of size
     # ~0.1-1. 1e-6 leaves a wide margin; a wrong visitation measure, a
@@ -185,10 +193,12 @@ def test_horizon_keyword_overrides_the_time_limit():
     unlimited = random_mdp(3)
     policy = softmax_policy("onehot", 7, 3, 0)
     # Same arithmetic on the same tables: exactly equal.
-    assert exact.objective(limited, policy, 0.9) == exact.objective(unlimited, policy, 0.9,
-                                                                     horizon=5)
+    assert exact.objective(limited, policy, 0.9) == exact.objective(
+        unlimited, policy, 0.9, horizon=5
+    )
     assert exact.objective(limited, policy, 0.9, horizon=math.inf) == exact.objective(
-        unlimited, policy, 0.9)
+        unlimited, policy, 0.9
+    )
     assert exact.objective(limited, policy, 0.9) != exact.objective(unlimited, policy, 0.9)
 
 
@@ -205,12 +215,18 @@ def test_long_horizon_converges_to_the_infinite_horizon(gamma, horizon):
     # Both are sums of O(1) terms evaluated by different algorithms
     # (a linear solve, H backward steps): agreement to ~1e-12 relative.
     assert fin_j == pytest.approx(inf_j, rel=1e-11, abs=1e-12)
-    np.testing.assert_allclose(exact.gradient(mdp, policy, gamma, horizon=horizon),
-                               exact.gradient(mdp, policy, gamma, horizon=math.inf),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(exact.fisher(mdp, policy, gamma, horizon=horizon),
-                               exact.fisher(mdp, policy, gamma, horizon=math.inf),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        exact.gradient(mdp, policy, gamma, horizon=horizon),
+        exact.gradient(mdp, policy, gamma, horizon=math.inf),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        exact.fisher(mdp, policy, gamma, horizon=horizon),
+        exact.fisher(mdp, policy, gamma, horizon=math.inf),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 # -------------------------------------------------- tabular: enumeration
@@ -252,8 +268,12 @@ def test_objective_gradient_and_fisher_match_trajectory_enumeration(gamma, kind)
     # is a few ulps of sum p |R| (resp. of the largest entry), so 1e-12
     # relative is machine precision with a margin.
     assert abs(exact.objective(mdp, policy, gamma) - J) <= 1e-12 * scale
-    np.testing.assert_allclose(exact.gradient(mdp, policy, gamma).ravel(), grad,
-                               rtol=0, atol=1e-12 * scale * np.abs(grad).max() + 1e-15)
+    np.testing.assert_allclose(
+        exact.gradient(mdp, policy, gamma).ravel(),
+        grad,
+        rtol=0,
+        atol=1e-12 * scale * np.abs(grad).max() + 1e-15,
+    )
     F = exact.fisher(mdp, policy, gamma)
     np.testing.assert_allclose(F, fisher_steps, rtol=0, atol=1e-12 * np.abs(F).max())
     if gamma == 1.0:
@@ -288,9 +308,10 @@ def uniform_value_iteration(gym_id: str, gamma: float, sweeps: int | None) -> fl
     return float(np.dot(env.initial_state_distrib, V))
 
 
-@pytest.mark.parametrize(("gamma", "horizon", "sweeps"),
-                         [(1.0, None, 100), (0.95, None, 100), (0.95, math.inf, None),
-                          (1.0, math.inf, None)])
+@pytest.mark.parametrize(
+    ("gamma", "horizon", "sweeps"),
+    [(1.0, None, 100), (0.95, None, 100), (0.95, math.inf, None), (1.0, math.inf, None)],
+)
 def test_frozen_lake_uniform_policy_matches_value_iteration(gamma, horizon, sweeps):
     mdp = pg.TabularMDP.frozen_lake()  # time limit 100, as Gymnasium's
     assert mdp.max_episode_steps == 100
@@ -300,7 +321,8 @@ def test_frozen_lake_uniform_policy_matches_value_iteration(gamma, horizon, swee
     # away from the exact value (the converged iteration stops when the
     # change is below 1e-15, geometrically fast), hence 1e-12.
     assert exact.objective(mdp, policy, gamma, horizon=horizon) == pytest.approx(
-        expected, abs=1e-12)
+        expected, abs=1e-12
+    )
 
 
 # --------------------------------------------------------- Fisher, natural
@@ -321,8 +343,9 @@ def test_fisher_is_symmetric_psd_with_the_softmax_null_space(kind, gamma, max_st
     assert eig.min() >= -1e-13 * eig.max()
     # Adding u to every action's logits (direction u (x) 1_A) changes nothing.
     u = np.random.default_rng(23).normal(size=phi.shape[1])
-    np.testing.assert_allclose(F @ np.outer(u, np.ones(3)).ravel(), 0.0,
-                               atol=1e-13 * np.abs(F).max() * np.abs(u).max())
+    np.testing.assert_allclose(
+        F @ np.outer(u, np.ones(3)).ravel(), 0.0, atol=1e-13 * np.abs(F).max() * np.abs(u).max()
+    )
     Fn = exact.fisher(mdp, policy, gamma, normalize=True)
     visits = exact.evaluate_policy(mdp, policy, gamma).visitation.sum()
     np.testing.assert_allclose(Fn * visits, F, rtol=1e-13, atol=1e-15)
@@ -352,11 +375,13 @@ def test_fisher_is_the_hessian_of_the_kl_divergence(gamma):
     hessian = np.zeros((n, n))
     for i in range(n):
         for j in range(n):
+
             def at(di, dj, i=i, j=j):
                 x = x0.copy()
                 x[i] += di * h
                 x[j] += dj * h
                 return cross_entropy(x)
+
             hessian[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h)
     F = exact.fisher(mdp, policy, gamma)
     # Second differences with h = 2e-4: truncation h^2 |f''''| / 6 ~ 1e-8 and
@@ -407,14 +432,21 @@ def test_natural_gradient_solves_the_fisher_system(damping, max_steps):
 # ---------------------------------------------- tabular: engine conventions
 
 
-@pytest.mark.parametrize(("gamma", "max_steps", "n_terminal"),
-                         [(1.0, 4, 2), (0.9, 3, 0), (1.0, None, 3)])
+@pytest.mark.parametrize(
+    ("gamma", "max_steps", "n_terminal"), [(1.0, 4, 2), (0.9, 3, 0), (1.0, None, 3)]
+)
 def test_objective_matches_monte_carlo_on_the_engine(gamma, max_steps, n_terminal):
     """Episodes run by pgfast's C++ env with actions drawn in numpy: the mean
     return must be J. Rewards are shifted to mean 1 so that one reward too
     many or too few moves J by ~0.5, i.e. by ~100 standard errors."""
-    mdp = random_mdp(61, n_states=5, n_actions=2, n_terminal=n_terminal,
-                     max_episode_steps=max_steps, reward_shift=1.0)
+    mdp = random_mdp(
+        61,
+        n_states=5,
+        n_actions=2,
+        n_terminal=n_terminal,
+        max_episode_steps=max_steps,
+        reward_shift=1.0,
+    )
     policy = softmax_policy("poly", mdp.n_states, mdp.n_actions, 61)
     pi = softmax_table(features_of(policy, mdp.n_states), policy.theta)
     n_envs = 40_000
@@ -450,11 +482,28 @@ def random_system(seed: int, n: int, m: int, radius: float = 0.9):
     return A, B, M @ M.T + 0.5 * np.eye(n), N @ N.T + 0.5 * np.eye(m)
 
 
-def lqr_env(seed: int, n: int, m: int, noise_std: float, steps: int, init_std: float = 0.7,
-            num_envs: int = 1):
+def lqr_env(
+    seed: int,
+    n: int,
+    m: int,
+    noise_std: float,
+    steps: int,
+    init_std: float = 0.7,
+    num_envs: int = 1,
+):
     A, B, Q, R = random_system(seed, n, m)
-    return pg.make("LQR", num_envs=num_envs, seed=seed, A=A, B=B, Q=Q, R=R, init_std=init_std,
-                   noise_std=noise_std, max_episode_steps=steps)
+    return pg.make(
+        "LQR",
+        num_envs=num_envs,
+        seed=seed,
+        A=A,
+        B=B,
+        Q=Q,
+        R=R,
+        init_std=init_std,
+        noise_std=noise_std,
+        max_episode_steps=steps,
+    )
 
 
 def gaussian_policy(seed: int, env) -> pg.LinearGaussian:
@@ -467,24 +516,30 @@ def gaussian_policy(seed: int, env) -> pg.LinearGaussian:
     while np.max(np.abs(np.linalg.eigvals(env.A + env.B @ L))) >= 0.95:
         L /= 2
     theta = np.vstack([L.T, 0.5 * rng.normal(size=(1, m))])
-    return pg.LinearGaussian(pg.features.Identity(n), m, theta=theta,
-                             log_std=-1.0 + 0.3 * rng.normal(size=m))
+    return pg.LinearGaussian(
+        pg.features.Identity(n), m, theta=theta, log_std=-1.0 + 0.3 * rng.normal(size=m)
+    )
 
 
 @pytest.mark.parametrize(("n", "m"), [(1, 1), (2, 1), (3, 2)])
-@pytest.mark.parametrize(("gamma", "noise_std", "horizon"),
-                         [(1.0, 0.0, None), (0.95, 0.3, None), (0.9, 0.3, math.inf),
-                          (0.8, 0.0, 3)])
+@pytest.mark.parametrize(
+    ("gamma", "noise_std", "horizon"),
+    [(1.0, 0.0, None), (0.95, 0.3, None), (0.9, 0.3, math.inf), (0.8, 0.0, 3)],
+)
 def test_lqr_gradient_matches_finite_differences(n, m, gamma, noise_std, horizon):
     env = lqr_env(70 + n + m, n, m, noise_std, steps=15)
     policy = gaussian_policy(80 + n, env)
     g_theta, g_log_std = exact.lqr_gradient(env, policy, gamma, horizon=horizon)
     fd_theta = central_difference(
         lambda th: exact.lqr_objective(env, policy, gamma, horizon=horizon, theta=th),
-        policy.theta, h=1e-5)
+        policy.theta,
+        h=1e-5,
+    )
     fd_log_std = central_difference(
         lambda ls: exact.lqr_objective(env, policy, gamma, horizon=horizon, log_std=ls),
-        policy.log_std, h=1e-5)
+        policy.log_std,
+        h=1e-5,
+    )
     # h = 1e-5: round-off eps |J| / h ~ 1e-8 for |J| up to ~500 and
     # truncation h^2 |J'''| / 6 ~ 1e-9, against gradients of size ~1-100
     # (observed: < 3e-8 relative). A missing term (tr(R Sigma), the noise,
@@ -500,8 +555,9 @@ def test_lqr_objective_of_the_riccati_gain_is_the_optimal_cost(gamma, noise_std)
     n, m = 3, 2
     env = lqr_env(90, n, m, noise_std, steps=100)
     K = env.optimal_gain(gamma)
-    policy = pg.LinearGaussian(pg.features.Identity(n), m,
-                               theta=np.vstack([-K.T, np.zeros((1, m))]))
+    policy = pg.LinearGaussian(
+        pg.features.Identity(n), m, theta=np.vstack([-K.T, np.zeros((1, m))])
+    )
     optimal = -env.optimal_cost(gamma)
     # sigma -> 0: log_std = -inf is sigma = 0 exactly; log_std = -20 adds
     # O(sigma^2) = O(1e-17) to the cost. The Riccati matrix is solved in C++
@@ -513,12 +569,12 @@ def test_lqr_objective_of_the_riccati_gain_is_the_optimal_cost(gamma, noise_std)
         assert J == pytest.approx(optimal, rel=1e-9)
     # The Riccati gain is optimal for every x0, so the gradient in theta
     # vanishes there (to the accuracy of K), unlike at a perturbed gain.
-    g0, _ = exact.lqr_gradient(env, policy, gamma, horizon=math.inf,
-                               log_std=np.full(m, -np.inf))
+    g0, _ = exact.lqr_gradient(env, policy, gamma, horizon=math.inf, log_std=np.full(m, -np.inf))
     perturbed = policy.theta.copy()
     perturbed[:n] += 0.01  # the gain only: with gamma = 1 a bias costs forever
-    g1, _ = exact.lqr_gradient(env, policy, gamma, horizon=math.inf,
-                               log_std=np.full(m, -np.inf), theta=perturbed)
+    g1, _ = exact.lqr_gradient(
+        env, policy, gamma, horizon=math.inf, log_std=np.full(m, -np.inf), theta=perturbed
+    )
     assert np.abs(g0).max() < 1e-7 * np.abs(g1).max()
     if gamma < 1:
         # 0.9^400 ~ 5e-19: the finite horizon agrees with the infinite one.
@@ -566,21 +622,30 @@ def test_lqr_accepts_any_affine_features_and_refuses_others():
     G = np.array([[0.0, 1.0, -3.0], [0.5, 0.0, 0.5], [0.0, 0.0, 1.0]])
     other = GaussianStandIn(G.T @ policy.theta, policy.log_std, features)  # stand-in
     assert exact.lqr_objective(env, other, 0.95) == pytest.approx(
-        exact.lqr_objective(env, policy, 0.95), rel=1e-12)
+        exact.lqr_objective(env, policy, 0.95), rel=1e-12
+    )
     g, _ = exact.lqr_gradient(env, policy, 0.95)
     g_other, _ = exact.lqr_gradient(env, other, 0.95)
     np.testing.assert_allclose(g_other, np.linalg.solve(G, g), rtol=1e-10, atol=1e-12)
 
     # Polynomial(n, 1) is [1, x]: the bias row moves to the top.
-    poly = pg.LinearGaussian(pg.features.Polynomial(n, degree=1), m, log_std=policy.log_std,
-                             theta=np.roll(policy.theta, 1, axis=0))
+    poly = pg.LinearGaussian(
+        pg.features.Polynomial(n, degree=1),
+        m,
+        log_std=policy.log_std,
+        theta=np.roll(policy.theta, 1, axis=0),
+    )
     assert exact.lqr_objective(env, poly, 0.95) == pytest.approx(
-        exact.lqr_objective(env, policy, 0.95), rel=1e-12)
-    np.testing.assert_allclose(exact.lqr_gradient(env, poly, 0.95)[0], np.roll(g, 1, axis=0),
-                               rtol=1e-10, atol=1e-12)
+        exact.lqr_objective(env, policy, 0.95), rel=1e-12
+    )
+    np.testing.assert_allclose(
+        exact.lqr_gradient(env, poly, 0.95)[0], np.roll(g, 1, axis=0), rtol=1e-10, atol=1e-12
+    )
 
-    for features in (pg.features.Polynomial(n, degree=2),
-                     pg.features.Fourier(order=1, low=[-5.0] * n, high=[5.0] * n)):
+    for features in (
+        pg.features.Polynomial(n, degree=2),
+        pg.features.Fourier(order=1, low=[-5.0] * n, high=[5.0] * n),
+    ):
         curved = pg.LinearGaussian(features, m)
         with pytest.raises(ValueError, match="affine"):
             exact.lqr_objective(env, curved, 0.9)
@@ -591,8 +656,9 @@ def test_lqr_errors():
     policy = gaussian_policy(121, env)
     with pytest.raises(ValueError, match="gamma = 1"):
         exact.lqr_objective(env, policy, 1.0, horizon=math.inf)
-    unstable = pg.LinearGaussian(pg.features.Identity(2), 1,
-                                 theta=np.vstack([np.full((2, 1), 50.0), [[0.0]]]))
+    unstable = pg.LinearGaussian(
+        pg.features.Identity(2), 1, theta=np.vstack([np.full((2, 1), 50.0), [[0.0]]])
+    )
     with pytest.raises(ValueError, match="unstable"):
         exact.lqr_objective(env, unstable, 0.9, horizon=math.inf)
     with pytest.raises(ValueError, match="theta"):
@@ -687,5 +753,6 @@ def test_oracle_agrees_with_the_library_policy(kind):
     expected = exact.gradient(mdp, policy, 0.9, horizon=math.inf)
     # Q rather than the advantage: the baseline V(s) cancels only up to
     # round-off of size eps |d| |Q|, hence the absolute floor.
-    np.testing.assert_allclose(g, expected, rtol=1e-10,
-                               atol=1e-12 * ev.d.sum() * np.abs(ev.Q).max())
+    np.testing.assert_allclose(
+        g, expected, rtol=1e-10, atol=1e-12 * ev.d.sum() * np.abs(ev.Q).max()
+    )

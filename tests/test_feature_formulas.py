@@ -55,8 +55,10 @@ def fourier_coefficients(order, dim):
     """c_k for k = 0..(order+1)^dim - 1: the digits of k in base order + 1,
     the first dimension fastest."""
     n = (order + 1) ** dim
-    return np.array([[(k // (order + 1) ** j) % (order + 1) for j in range(dim)]
-                     for k in range(n)], dtype=np.float64)
+    return np.array(
+        [[(k // (order + 1) ** j) % (order + 1) for j in range(dim)] for k in range(n)],
+        dtype=np.float64,
+    )
 
 
 def ref_fourier(order, obs):
@@ -88,11 +90,27 @@ def fourier_tolerance(order, dim):
     return 4 * EPS * (1 + np.pi * c.sum(axis=1))
 
 
-@pytest.mark.parametrize(("order", "dim"), [
-    (0, 1), (0, 3), (1, 1), (2, 1), (5, 1), (31, 1),
-    (1, 2), (3, 2), (15, 2), (1, 3), (2, 3), (4, 3),
-    (1, 4), (3, 4), (5, 4), (2, 6),
-])
+@pytest.mark.parametrize(
+    ("order", "dim"),
+    [
+        (0, 1),
+        (0, 3),
+        (1, 1),
+        (2, 1),
+        (5, 1),
+        (31, 1),
+        (1, 2),
+        (3, 2),
+        (15, 2),
+        (1, 3),
+        (2, 3),
+        (4, 3),
+        (1, 4),
+        (3, 4),
+        (5, 4),
+        (2, 6),
+    ],
+)
 def test_fourier_matches_the_formula(order, dim):
     rng = np.random.default_rng(1000 * order + dim)
     obs = sample_obs(dim, rng)
@@ -106,7 +124,8 @@ def test_fourier_matches_the_formula(order, dim):
     tol = fourier_tolerance(order, dim)
     worst = np.unravel_index(np.argmax(err / tol), err.shape)
     assert np.all(err <= tol), (
-        f"feature {worst[1]} of row {worst[0]}: {got[worst]!r} vs {ref[worst]!r}")
+        f"feature {worst[1]} of row {worst[0]}: {got[worst]!r} vs {ref[worst]!r}"
+    )
     np.testing.assert_array_equal(got[:, 0], 1.0)
 
 
@@ -149,8 +168,9 @@ def ref_rbf(k, width, obs):
     return out, exponent
 
 
-@pytest.mark.parametrize(("k", "dim"), [(1, 1), (2, 1), (5, 1), (1, 3), (2, 2), (3, 2),
-                                        (4, 3), (5, 4), (3, 6)])
+@pytest.mark.parametrize(
+    ("k", "dim"), [(1, 1), (2, 1), (5, 1), (1, 3), (2, 2), (3, 2), (4, 3), (5, 4), (3, 6)]
+)
 @pytest.mark.parametrize("width_scale", [None, 0.2, 3.0])
 def test_rbf_matches_the_formula(k, dim, width_scale):
     default = 1.0 / (k - 1) if k > 1 else 0.5
@@ -175,7 +195,8 @@ def test_rbf_matches_the_formula(k, dim, width_scale):
     err = np.abs(got[:, :-1] - ref[:, :-1])
     worst = np.unravel_index(np.argmax(err / tol), err.shape)
     assert np.all(err <= tol), (
-        f"centre {worst[1]} of row {worst[0]}: {got[worst]!r} vs {ref[worst]!r}")
+        f"centre {worst[1]} of row {worst[0]}: {got[worst]!r} vs {ref[worst]!r}"
+    )
 
 
 # ------------------------------------------------------------- TileCoding
@@ -205,10 +226,21 @@ def ref_tile_coding(tilings, tiles, obs):
     return out
 
 
-@pytest.mark.parametrize(("tilings", "tiles", "dim"), [
-    (1, 1, 1), (1, 4, 2), (2, 3, 1), (3, 5, 2), (4, 3, 4), (7, 2, 3), (8, 4, 2),
-    (8, 8, 4), (16, 3, 2), (5, 1, 6),
-])
+@pytest.mark.parametrize(
+    ("tilings", "tiles", "dim"),
+    [
+        (1, 1, 1),
+        (1, 4, 2),
+        (2, 3, 1),
+        (3, 5, 2),
+        (4, 3, 4),
+        (7, 2, 3),
+        (8, 4, 2),
+        (8, 8, 4),
+        (16, 3, 2),
+        (5, 1, 6),
+    ],
+)
 def test_tile_coding_matches_the_implementation(tilings, tiles, dim):
     rng = np.random.default_rng(10 * tilings + tiles + 1000 * dim)
     obs = sample_obs(dim, rng, tiles=(tilings, tiles))
@@ -233,8 +265,11 @@ def test_tile_coding_offsets_by_hand():
 
 
 def one_dim_cases():
-    return [pg.features.Fourier(3, LOW[:1], HIGH[:1]), pg.features.RBF(4, LOW[:1], HIGH[:1]),
-            pg.features.TileCoding(4, 3, LOW[:1], HIGH[:1])]
+    return [
+        pg.features.Fourier(3, LOW[:1], HIGH[:1]),
+        pg.features.RBF(4, LOW[:1], HIGH[:1]),
+        pg.features.TileCoding(4, 3, LOW[:1], HIGH[:1]),
+    ]
 
 
 @pytest.mark.parametrize("phi", one_dim_cases())
@@ -249,8 +284,10 @@ def unpickled_copies(obs):
     out-of-band buffers, an out-of-band buffer at an odd offset (unaligned
     float64, as frames of a transport can be), Fortran order, and an array
     pickled big-endian (which NumPy may hand back native)."""
-    copies = {"protocol_4": pickle.loads(pickle.dumps(obs, protocol=4)),
-              "in_band": pickle.loads(pickle.dumps(obs, protocol=5))}
+    copies = {
+        "protocol_4": pickle.loads(pickle.dumps(obs, protocol=4)),
+        "in_band": pickle.loads(pickle.dumps(obs, protocol=5)),
+    }
     buffers = []
     data = pickle.dumps(obs, protocol=5, buffer_callback=buffers.append)
     raw = bytes(buffers[0].raw())
@@ -270,9 +307,11 @@ def unpickled_copies(obs):
 def test_unpickled_observations(kind):
     dim = 3
     obs = sample_obs(dim, np.random.default_rng(9), n=20)
-    phi = {"fourier": pg.features.Fourier(2, LOW[:dim], HIGH[:dim]),
-           "rbf": pg.features.RBF(3, LOW[:dim], HIGH[:dim]),
-           "tile_coding": pg.features.TileCoding(4, 3, LOW[:dim], HIGH[:dim])}[kind]
+    phi = {
+        "fourier": pg.features.Fourier(2, LOW[:dim], HIGH[:dim]),
+        "rbf": pg.features.RBF(3, LOW[:dim], HIGH[:dim]),
+        "tile_coding": pg.features.TileCoding(4, 3, LOW[:dim], HIGH[:dim]),
+    }[kind]
     expected = phi(obs)  # checked against the formulas above
     for name, copy in unpickled_copies(obs).items():
         np.testing.assert_array_equal(phi(copy), expected, err_msg=name)

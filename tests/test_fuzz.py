@@ -28,7 +28,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from _subprocess import run_fuzz_child, under_asan
 
 COMMON = r'''
@@ -158,10 +157,13 @@ warnings.simplefilter("error")  # outside fz.call too: the body itself must stay
 
 
 def fuzz(name: str, body: str, tmp_path, *, timeout: float = 120) -> dict:
-    summary = run_fuzz_child(name, COMMON + textwrap.dedent(body), timeout=timeout,
-                             tmp_path=tmp_path)
-    print(f"{name}: {summary['cases']} cases, {summary['calls']} calls in "
-          f"{summary['seconds']} s, outcomes {summary['outcomes']}; slowest calls:")
+    summary = run_fuzz_child(
+        name, COMMON + textwrap.dedent(body), timeout=timeout, tmp_path=tmp_path
+    )
+    print(
+        f"{name}: {summary['cases']} cases, {summary['calls']} calls in "
+        f"{summary['seconds']} s, outcomes {summary['outcomes']}; slowest calls:"
+    )
     for seconds, call in summary["slowest"]:
         print(f"    {seconds:.3f} s  {call}")
     assert summary["cases"] >= 0.9 * summary["max_examples"], summary
@@ -170,7 +172,7 @@ def fuzz(name: str, body: str, tmp_path, *, timeout: float = 120) -> dict:
 
 # ------------------------------------------------------------------- pg.make
 
-MAKE = r'''
+MAKE = r"""
 fz = Fuzzer("make")
 MAX_EXAMPLES = 1000
 IDS = pg.list_envs()
@@ -254,12 +256,12 @@ def body(data):
         exercise(env)
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ------------------------------------------------------------- env methods
 
-ENV_METHODS = r'''
+ENV_METHODS = r"""
 fz = Fuzzer("env_methods")
 MAX_EXAMPLES = 600
 P = np.zeros((3, 2, 3)); P[:, :, 1] = P[:, :, 2] = 0.5
@@ -364,7 +366,7 @@ def body(data):
             ENVS[name] = env = make_envs()[name]
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ---------------------------------------------------------------- TabularMDP
@@ -457,7 +459,7 @@ fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
 
 # ------------------------------------------------------------------ features
 
-FEATURES = r'''
+FEATURES = r"""
 fz = Fuzzer("features")
 MAX_EXAMPLES = 1000
 F = pg.features
@@ -526,12 +528,12 @@ def body(data):
     fz.call("config", feats.config)
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ------------------------------------------------------------------ policies
 
-POLICIES = r'''
+POLICIES = r"""
 fz = Fuzzer("policies")
 MAX_EXAMPLES = 1000
 FEATS = [pg.features.Identity(3), pg.features.OneHot(4),
@@ -622,12 +624,12 @@ def body(data):
                 os.remove(path)
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # -------------------------------------------------------- Reinforce and runs
 
-REINFORCE = r'''
+REINFORCE = r"""
 fz = Fuzzer("reinforce")
 MAX_EXAMPLES = 800
 diverged = lambda msg: msg.startswith("iteration ")
@@ -743,12 +745,12 @@ def body(data):
                     deterministic=draw(st.booleans() | SCALARS), **kw)
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ------------------------------------------------- evaluate/rollout: any env
 
-EVALUATE = r'''
+EVALUATE = r"""
 fz = Fuzzer("evaluate_rollout")
 # Gymnasium's own DeprecationWarning for an old id ("CartPole-v0") is its
 # message to the user, not pgfast's; its exceptions still count.
@@ -801,12 +803,12 @@ def body(data):
                 seed=draw(SEEDS), **kw)
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ----------------------------------------------------------- pg.load_policy
 
-LOAD = r'''
+LOAD = r"""
 fz = Fuzzer("load_policy")
 MAX_EXAMPLES = 600
 tmp = tempfile.mkdtemp()
@@ -919,7 +921,7 @@ def body(data):
                 np.zeros((1, policy.features.obs_dim)))
 
 fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
-'''
+"""
 
 
 # ------------------------------------------------------------- raw _core
@@ -1146,9 +1148,17 @@ fz.run(body, max_examples=MAX_EXAMPLES // SCALE)
 '''
 
 
-CASES = {"make": MAKE, "env_methods": ENV_METHODS, "tabular": TABULAR, "features": FEATURES,
-         "policies": POLICIES, "reinforce": REINFORCE, "evaluate_rollout": EVALUATE,
-         "load_policy": LOAD, "core": CORE}
+CASES = {
+    "make": MAKE,
+    "env_methods": ENV_METHODS,
+    "tabular": TABULAR,
+    "features": FEATURES,
+    "policies": POLICIES,
+    "reinforce": REINFORCE,
+    "evaluate_rollout": EVALUATE,
+    "load_policy": LOAD,
+    "core": CORE,
+}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -1260,8 +1270,7 @@ def test_huge_zero_stride_arrays_are_refused_without_crashing(huge_array_outcome
     (another dtype, or C-contiguous) needs 8 TiB. Every entry point must
     refuse it with ValueError/TypeError/MemoryError, not crash (the bindings
     dereference the null array left by a failed conversion)."""
-    bad = {k: v for k, v in huge_array_outcomes.items()
-           if v.startswith(("CRASH", "WRONG TYPE"))}
+    bad = {k: v for k, v in huge_array_outcomes.items() if v.startswith(("CRASH", "WRONG TYPE"))}
     assert not bad, "\n".join(f"{k}: {v}" for k, v in bad.items())
 
 
@@ -1274,8 +1283,9 @@ def test_refusing_a_huge_array_names_the_argument(huge_array_outcomes):
     assert not bad, "\n".join(f"{k}: {v}" for k, v in bad.items())
 
 
-@pytest.mark.skipif(under_asan(), reason="under ASan a failed `new` is a fatal report, "
-                                        "not std::bad_alloc")
+@pytest.mark.skipif(
+    under_asan(), reason="under ASan a failed `new` is a fatal report, not std::bad_alloc"
+)
 def test_a_failed_allocation_leaves_the_engine_usable():
     """Fourier(order=31) on CartPole has 32**4 = 2**20 features (the maps
     allow 2**24). The engine's first rollout asks for 1024 rows x 2**20

@@ -17,9 +17,18 @@ CHECKER_WARNINGS = [
 ]
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0",
-                                    "Pendulum-v1", "Acrobot-v1", "FrozenLake-v1",
-                                    "CliffWalking-v1"])
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "CartPole-v1",
+        "MountainCar-v0",
+        "MountainCarContinuous-v0",
+        "Pendulum-v1",
+        "Acrobot-v1",
+        "FrozenLake-v1",
+        "CliffWalking-v1",
+    ],
+)
 @pytest.mark.filterwarnings(*CHECKER_WARNINGS)
 def test_single_env_view_passes_gymnasiums_checker(env_id):
     check_env(pg.SingleEnv(pg.make(env_id, seed=0)), skip_render_check=True)
@@ -43,7 +52,8 @@ def test_learning_on_a_gymnasium_env_instance():
     env = gym.make("CartPole-v1")
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
     history = pg.Reinforce(env, policy, episodes_per_update=16, seed=0).train(
-        150, target_return=475)
+        150, target_return=475
+    )
     assert history["return_mean"][-1] >= 475
     assert pg.evaluate(env, policy, episodes=10).mean() >= 475
 
@@ -51,11 +61,13 @@ def test_learning_on_a_gymnasium_env_instance():
 def test_a_gymnasium_id_pgfast_does_not_have_runs_through_gymnasium():
     policy = pg.LinearSoftmax(pg.features.OneHot(500), n_actions=6)
     env = pg.GymnasiumEnv("Taxi-v4", seed=0)
-    assert env.id == "Taxi-v4" and env.max_episode_steps == 200
+    assert env.id == "Taxi-v4"
+    assert env.max_episode_steps == 200
     history = pg.Reinforce(env, policy, episodes_per_update=4, seed=0).train(2)
     assert (history["length_mean"] <= 200).all()
     batch = pg.rollout("Taxi-v4", policy, episodes=2, seed=0)
-    assert batch.observations.dtype == np.int64 and batch.episodes == 2
+    assert batch.observations.dtype == np.int64
+    assert batch.episodes == 2
 
 
 def test_gymnasium_env_steps_like_the_wrapped_env():
@@ -104,7 +116,8 @@ def test_rollout_by_steps_and_bad_arguments():
     env = pg.make("CartPole-v1", num_envs=4, seed=0)
     policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
     batch = pg.rollout(env, policy, steps=1000, seed=0)
-    assert batch.steps >= 1000 and batch.terminated[-1] | batch.truncated[-1]
+    assert batch.steps >= 1000
+    assert batch.terminated[-1] | batch.truncated[-1]
     assert np.all(np.diff(batch.episode_ids) >= 0)
     with pytest.raises(ValueError, match="exactly one of episodes or steps"):
         pg.rollout(env, policy)
@@ -115,10 +128,12 @@ def test_rollout_by_steps_and_bad_arguments():
 def test_surrogate_loss_gradient_on_rollout_arrays_is_the_engines_gradient():
     """-grad of L = -sum(log pi * Psi) / m over a rollout equals Reinforce.gradient
     on the same episodes (same env and policy seeds)."""
+
     def setup():
         env = pg.make("CartPole-v1", num_envs=4, seed=11)
-        policy = pg.LinearSoftmax(pg.features.Identity(4), 2,
-                                  theta=np.random.default_rng(0).normal(size=(5, 2)) * 0.1)
+        policy = pg.LinearSoftmax(
+            pg.features.Identity(4), 2, theta=np.random.default_rng(0).normal(size=(5, 2)) * 0.1
+        )
         return env, policy
 
     env, policy = setup()
@@ -136,6 +151,5 @@ def test_surrogate_loss_gradient_on_rollout_arrays_is_the_engines_gradient():
     surrogate_grad = np.einsum("t,tfa->fa", psi, scores) / batch.episodes
 
     env, policy = setup()
-    algo = pg.Reinforce(env, policy, gamma=gamma, returns="reward_to_go", baseline="none",
-                        seed=5)
+    algo = pg.Reinforce(env, policy, gamma=gamma, returns="reward_to_go", baseline="none", seed=5)
     np.testing.assert_allclose(algo.gradient(12), surrogate_grad, rtol=1e-9, atol=1e-9)

@@ -38,7 +38,6 @@ import textwrap
 import time
 
 import pytest
-
 from _subprocess import PRELUDE, describe_returncode
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
@@ -130,12 +129,14 @@ SCENARIOS = {
         env = pg.make("Acrobot-v1", num_envs=4, seed=0)
         policy = pg.LinearSoftmax(pg.features.Identity(6), 3)
         settings, long_batch = {}, {"episodes_per_update": 10**5}
-    """ + WARM_UP,
+    """
+    + WARM_UP,
     "train with 2 threads, natural gradient": """
         env = pg.make("Acrobot-v1", num_envs=4, seed=0, num_threads=2)
         policy = pg.LinearSoftmax(pg.features.Identity(6), 3)
         settings, long_batch = {"optimizer": "natural"}, {"episodes_per_update": 10**5}
-    """ + WARM_UP,
+    """
+    + WARM_UP,
     # A Gaussian policy by step count: a 64-dimensional LQR (slow steps, so
     # that 0.5 s of buffered steps stays near 100 MB).
     "train, Gaussian, steps_per_update": """
@@ -145,7 +146,8 @@ SCENARIOS = {
                       R=np.eye(1), num_envs=4, seed=0)
         policy = pg.LinearGaussian(pg.features.Identity(n), 1, log_std=-1.0)
         settings, long_batch = {"lr": 1e-3}, {"steps_per_update": 10**9}
-    """ + WARM_UP,
+    """
+    + WARM_UP,
     # Williams' online form: an update after every episode, here 10**6
     # episodes in one iteration.
     "train, online updates": """
@@ -153,7 +155,8 @@ SCENARIOS = {
         policy = pg.LinearSoftmax(pg.features.Identity(6), 3)
         settings = {"update": "online", "optimizer": "sgd", "lr": 1e-4}
         long_batch = {"episodes_per_update": 10**6}
-    """ + WARM_UP,
+    """
+    + WARM_UP,
     # A Gymnasium env stepped in Python: the signal arrives while Python
     # code (the env's step) runs inside the engine's rollout.
     "train on a Python-stepped Gymnasium env": """
@@ -161,7 +164,8 @@ SCENARIOS = {
         env = pg.GymnasiumEnv(gym.make("CartPole-v1"), seed=0)
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
         settings, long_batch = {}, {"episodes_per_update": 10**5}
-    """ + WARM_UP,
+    """
+    + WARM_UP,
     "gradient": """
         env = pg.make("Acrobot-v1", num_envs=4, seed=0)
         policy = pg.LinearSoftmax(pg.features.Identity(6), 3)
@@ -212,8 +216,13 @@ def run_and_interrupt(scenario: str, delay: float = 0.5, deadline: float = 5.0) 
     body = SHORT_UPDATES if scenario == "short updates" else SCENARIOS[scenario]
     code = PRELUDE + CHILD + textwrap.dedent(body) + RUN
     env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 60)
         line = proc.stdout.readline() if ready else ""
@@ -229,14 +238,17 @@ def run_and_interrupt(scenario: str, delay: float = 0.5, deadline: float = 5.0) 
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-            pytest.fail(f"{scenario}: still running {deadline} s after SIGINT (the bound is "
-                        f"1 s)\n{err[-3000:]}")
+            pytest.fail(
+                f"{scenario}: still running {deadline} s after SIGINT (the bound is "
+                f"1 s)\n{err[-3000:]}"
+            )
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, (f"{scenario}: child {describe_returncode(proc.returncode)}\n"
-                                  f"{out[-2000:]}\n{err[-3000:]}")
+    assert proc.returncode == 0, (
+        f"{scenario}: child {describe_returncode(proc.returncode)}\n{out[-2000:]}\n{err[-3000:]}"
+    )
     report = json.loads(out.strip().splitlines()[-1])
     report["sent"] = sent
     if "caught" in report:
@@ -254,9 +266,11 @@ def test_ctrl_c_returns_within_a_second_with_the_last_completed_update(scenario)
     assert report["interrupted"], f"Ctrl-C did not raise KeyboardInterrupt: {report}"
     assert report["latency_from_send"] < 1.0, (
         f"KeyboardInterrupt reached the caller {report['latency_from_send']:.2f} s after "
-        f"SIGINT was sent: {report}")
+        f"SIGINT was sent: {report}"
+    )
     assert report["consistent"], (
-        f"the parameters are not those of the last completed update: {report}")
+        f"the parameters are not those of the last completed update: {report}"
+    )
     if report.get("iterations_done") is not None:
         assert report["iterations_done"] == report["completed"] == 0, report
     assert report["usable_after"] is True, f"unusable after the interrupt: {report}"
@@ -271,15 +285,20 @@ def test_an_update_that_completes_as_ctrl_c_arrives_is_counted():
     miss unlikely (~1e-4); a correct library passes every time."""
     for _ in range(3):
         report = run_and_interrupt("short updates")
-        assert report["interrupted"] and report["latency_from_send"] < 1.0, report
+        assert report["interrupted"], report
+        assert report["latency_from_send"] < 1.0, report
         if report["iterations_done"] == report["completed"]:
             assert report["consistent"], (
                 "theta is not that of the last counted update"
-                + (" but that of the next one, which completed in C++ and was left out of "
-                   "iterations_done and the callback (the KeyboardInterrupt is raised as the "
-                   "engine returns, before Reinforce.step counts it)"
-                   if report.get("theta_is_the_uncounted_next_update") else "")
-                + f": {report}")
+                + (
+                    " but that of the next one, which completed in C++ and was left out of "
+                    "iterations_done and the callback (the KeyboardInterrupt is raised as the "
+                    "engine returns, before Reinforce.step counts it)"
+                    if report.get("theta_is_the_uncounted_next_update")
+                    else ""
+                )
+                + f": {report}"
+            )
         else:  # the signal landed in Python between an update and its callback
             assert report["iterations_done"] == report["completed"] + 1, report
         assert report["usable_after"] is True, report

@@ -12,8 +12,11 @@ import pgfast as pg
 
 LOW, HIGH = [-1.0, -1.0, -8.0], [1.0, 1.0, 8.0]
 FEATURES = [
-    pg.features.Identity(3), pg.features.Polynomial(3, degree=2), pg.features.Fourier(2, LOW, HIGH),
-    pg.features.RBF(3, LOW, HIGH, width=0.3), pg.features.TileCoding(4, 3, LOW, HIGH),
+    pg.features.Identity(3),
+    pg.features.Polynomial(3, degree=2),
+    pg.features.Fourier(2, LOW, HIGH),
+    pg.features.RBF(3, LOW, HIGH, width=0.3),
+    pg.features.TileCoding(4, 3, LOW, HIGH),
 ]
 
 
@@ -28,11 +31,15 @@ def randomised(policy):
 @pytest.mark.parametrize("features", FEATURES, ids=lambda f: type(f).__name__)
 @pytest.mark.parametrize("kind", ["softmax", "gaussian"])
 def test_round_trip_is_exact(tmp_path, features, kind):
-    policy = (pg.LinearSoftmax(features, n_actions=3) if kind == "softmax"
-              else pg.LinearGaussian(features, action_dim=2, learn_std=False))
+    policy = (
+        pg.LinearSoftmax(features, n_actions=3)
+        if kind == "softmax"
+        else pg.LinearGaussian(features, action_dim=2, learn_std=False)
+    )
     randomised(policy).save(tmp_path / "p.npz")
     loaded = pg.load_policy(tmp_path / "p.npz")
-    assert type(loaded) is type(policy) and loaded.features == features
+    assert type(loaded) is type(policy)
+    assert loaded.features == features
     np.testing.assert_array_equal(loaded.theta, policy.theta)
     obs = np.random.default_rng(1).uniform(-1, 1, size=(5, 3))
     if kind == "gaussian":
@@ -50,8 +57,11 @@ def test_one_hot_policy_records_its_env_and_checks_it_on_load(tmp_path):
     loaded = pg.load_policy(tmp_path / "lake.npz", env=env)
     assert loaded.metadata["env_id"] == "FrozenLake-v1"
     assert loaded.metadata["observation_space"] == {"type": "Discrete", "n": 16}
-    with pytest.raises(ValueError, match="saved for 'FrozenLake-v1' with observation_space "
-                                         "Discrete\\(16\\), but this env \\('CliffWalking-v1'\\)"):
+    with pytest.raises(
+        ValueError,
+        match="saved for 'FrozenLake-v1' with observation_space "
+        "Discrete\\(16\\), but this env \\('CliffWalking-v1'\\)",
+    ):
         pg.load_policy(tmp_path / "lake.npz", env=pg.make("CliffWalking-v1", seed=0))
 
 
@@ -72,34 +82,61 @@ def write_npz(path, **arrays):
 
 
 def good_metadata(**override):
-    meta = {"format": "pgfast.policy", "version": 1, "policy": "LinearSoftmax", "n_actions": 2,
-            "features": {"kind": "identity", "dim": 4}}
+    meta = {
+        "format": "pgfast.policy",
+        "version": 1,
+        "policy": "LinearSoftmax",
+        "n_actions": 2,
+        "features": {"kind": "identity", "dim": 4},
+    }
     meta.update(override)
     return np.array(json.dumps(meta))
 
 
-@pytest.mark.parametrize(("make_file", "match"), [
-    (lambda p: p.write_bytes(b"not a zip at all"), "not an .npz \\(zip\\) archive"),
-    (lambda p: p.write_bytes(b""), "not an .npz \\(zip\\) archive"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2))), "missing entries"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=np.array("{not json")),
-     "metadata is not valid JSON"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(format="other")),
-     "does not describe a pgfast policy"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(version=99)),
-     "format version 99"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 3)), metadata=good_metadata()),
-     "theta must have shape \\(5, 2\\)"),
-    (lambda p: write_npz(p, theta=np.full((5, 2), np.nan), metadata=good_metadata()),
-     "theta must be finite"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2)),
-                         metadata=good_metadata(features={"kind": "evil"})),
-     "bad feature configuration"),
-    (lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(policy="Evil")),
-     "unknown policy class 'Evil'"),
-    (lambda p: write_npz(p, theta=np.array([None, "x"], dtype=object), metadata=good_metadata()),
-     "pickle"),
-])
+@pytest.mark.parametrize(
+    ("make_file", "match"),
+    [
+        (lambda p: p.write_bytes(b"not a zip at all"), "not an .npz \\(zip\\) archive"),
+        (lambda p: p.write_bytes(b""), "not an .npz \\(zip\\) archive"),
+        (lambda p: write_npz(p, theta=np.zeros((5, 2))), "missing entries"),
+        (
+            lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=np.array("{not json")),
+            "metadata is not valid JSON",
+        ),
+        (
+            lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(format="other")),
+            "does not describe a pgfast policy",
+        ),
+        (
+            lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(version=99)),
+            "format version 99",
+        ),
+        (
+            lambda p: write_npz(p, theta=np.zeros((5, 3)), metadata=good_metadata()),
+            "theta must have shape \\(5, 2\\)",
+        ),
+        (
+            lambda p: write_npz(p, theta=np.full((5, 2), np.nan), metadata=good_metadata()),
+            "theta must be finite",
+        ),
+        (
+            lambda p: write_npz(
+                p, theta=np.zeros((5, 2)), metadata=good_metadata(features={"kind": "evil"})
+            ),
+            "bad feature configuration",
+        ),
+        (
+            lambda p: write_npz(p, theta=np.zeros((5, 2)), metadata=good_metadata(policy="Evil")),
+            "unknown policy class 'Evil'",
+        ),
+        (
+            lambda p: write_npz(
+                p, theta=np.array([None, "x"], dtype=object), metadata=good_metadata()
+            ),
+            "pickle",
+        ),
+    ],
+)
 def test_bad_files_raise_value_errors_that_say_what_is_wrong(tmp_path, make_file, match):
     path = tmp_path / "bad.npz"
     make_file(path)
@@ -127,7 +164,10 @@ def test_files_contain_no_pickled_objects(tmp_path):
         for name in z.namelist():
             with z.open(name) as f:
                 version = np.lib.format.read_magic(f)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
                 dtype = read_header(f)[2]
                 assert not dtype.hasobject, name

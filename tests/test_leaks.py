@@ -25,7 +25,6 @@ import sys
 import textwrap
 
 import pytest
-
 from _subprocess import run_isolated, under_asan
 
 KiB = 1024
@@ -34,8 +33,10 @@ MiB = 1024 * KiB
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status"),
-    pytest.mark.skipif(under_asan(), reason="AddressSanitizer's quarantine inflates RSS; "
-                                             "LeakSanitizer checks leaks in that run"),
+    pytest.mark.skipif(
+        under_asan(),
+        reason="AddressSanitizer's quarantine inflates RSS; LeakSanitizer checks leaks in that run",
+    ),
 ]
 
 HARNESS = r"""
@@ -77,9 +78,11 @@ def run_scenarios(code: str, timeout: float = 180) -> dict[str, dict]:
         if line.startswith("{"):
             row = json.loads(line)
             results[row["name"]] = row
-            print(f"{row['name']}: {row['n']} iterations, RSS growth {row['growth'] / KiB:.0f} "
-                  f"KiB (per tenth: {row['trace_kib']} KiB), fds {row['fd_growth']:+d}, "
-                  f"{row['seconds']} s")
+            print(
+                f"{row['name']}: {row['n']} iterations, RSS growth {row['growth'] / KiB:.0f} "
+                f"KiB (per tenth: {row['trace_kib']} KiB), fds {row['fd_growth']:+d}, "
+                f"{row['seconds']} s"
+            )
     return results
 
 
@@ -88,7 +91,8 @@ def check(row: dict, bound: int) -> None:
     assert row["growth"] < bound, (
         f"{row['name']}: RSS grew by {row['growth'] / KiB:.0f} KiB over {row['n']} iterations "
         f"(bound {bound / KiB:.0f} KiB; {row['growth'] / row['n']:.0f} bytes per iteration); "
-        f"growth after each tenth of the loop, KiB: {row['trace_kib']}")
+        f"growth after each tenth of the loop, KiB: {row['trace_kib']}"
+    )
 
 
 def test_make_step_close_cycles_do_not_leak():

@@ -47,8 +47,9 @@ def test_bandit_puts_95_percent_on_the_best_arm():
     for optimizer, lr in [("adam", 0.1), ("sgd", 0.5)]:
         env = pg.make("Bandit", means=BANDIT_MEANS, stds=1.0, num_envs=8, seed=0)
         policy = pg.LinearSoftmax(pg.features.OneHot(1), n_actions=10)
-        train(env, policy, 150, seed=0, lr=lr, gamma=1.0, episodes_per_update=32,
-              optimizer=optimizer)
+        train(
+            env, policy, 150, seed=0, lr=lr, gamma=1.0, episodes_per_update=32, optimizer=optimizer
+        )
         probs = bandit_probs(policy)
         assert probs.argmax() == BEST_ARM, (optimizer, probs.round(3))
         assert probs[BEST_ARM] >= 0.95, (optimizer, probs.round(3))
@@ -62,8 +63,18 @@ def test_williams_online_form_learns_the_bandit(baseline):
     # reaches 0.983 (none) and 0.988 (mean) at 30, 0.999 at 400.
     env = pg.make("Bandit", means=BANDIT_MEANS, stds=1.0, num_envs=8, seed=1)
     policy = pg.LinearSoftmax(pg.features.OneHot(1), n_actions=10)
-    train(env, policy, 30, seed=1, lr=0.05, gamma=1.0, episodes_per_update=50,
-          optimizer="sgd", baseline=baseline, update="online")
+    train(
+        env,
+        policy,
+        30,
+        seed=1,
+        lr=0.05,
+        gamma=1.0,
+        episodes_per_update=50,
+        optimizer="sgd",
+        baseline=baseline,
+        update="online",
+    )
     probs = bandit_probs(policy)
     assert probs.argmax() == BEST_ARM, probs.round(3)
     assert probs[BEST_ARM] >= 0.95, probs.round(3)
@@ -76,8 +87,18 @@ def test_online_form_updates_after_every_episode():
     def run(update, episodes, iterations, baseline="none"):
         env = pg.make("Bandit", means=BANDIT_MEANS[:4], num_envs=1, seed=3)
         policy = pg.LinearSoftmax(pg.features.OneHot(1), n_actions=4)
-        train(env, policy, iterations, seed=7, lr=0.1, gamma=1.0, optimizer="sgd",
-              episodes_per_update=episodes, baseline=baseline, update=update)
+        train(
+            env,
+            policy,
+            iterations,
+            seed=7,
+            lr=0.1,
+            gamma=1.0,
+            optimizer="sgd",
+            episodes_per_update=episodes,
+            baseline=baseline,
+            update=update,
+        )
         return policy.theta.copy()
 
     online = run("online", 40, 1)
@@ -125,26 +146,38 @@ def test_cliff_walking_greedy_policy_reaches_the_goal_by_the_safe_path():
     env = pg.make("CliffWalking-v1", num_envs=8, seed=0)
     assert env.max_episode_steps == 200
     policy = pg.LinearSoftmax(pg.features.OneHot(48), n_actions=4)
-    _, history = train(env, policy, 500, seed=0, lr=0.2, gamma=1.0,
-                       episodes_per_update=16, returns="reward_to_go", baseline="value")
+    _, history = train(
+        env,
+        policy,
+        500,
+        seed=0,
+        lr=0.2,
+        gamma=1.0,
+        episodes_per_update=16,
+        returns="reward_to_go",
+        baseline="value",
+    )
     assert history["return_mean"][0] < -500
     assert history["return_mean"][-20:].mean() > -30
 
-    returns, lengths = pg.evaluate(env, policy, episodes=1, deterministic=True, seed=0,
-                                   return_lengths=True)
+    returns, lengths = pg.evaluate(
+        env, policy, episodes=1, deterministic=True, seed=0, return_lengths=True
+    )
     ret, length = float(returns[0]), int(lengths[0])
     path = greedy_path(env.mdp, policy, CLIFF_START, 200)
     # Terminated at the goal, not truncated at 200 steps, never in the cliff.
     assert path[-1] == CLIFF_GOAL, f"the greedy policy loops: {path[:30]}"
-    assert length < 200 and length == len(path) - 1
+    assert length < 200
+    assert length == len(path) - 1
     assert not CLIFF & set(path)
     assert ret == -length
     assert ret in (-13, -15, -17), (
         f"greedy return {ret}: -13 is the optimal path along the cliff, -15 the one "
-        f"along the middle row, -17 the safe one along the top row; path {path}")
+        f"along the middle row, -17 the safe one along the top row; path {path}"
+    )
     assert ret == -17, (
-        f"greedy return {ret}; the safe path (-17) was learned for every seed tried, "
-        f"path {path}")
+        f"greedy return {ret}; the safe path (-17) was learned for every seed tried, path {path}"
+    )
 
 
 # ------------------------------------------------------------ 3. FrozenLake
@@ -160,7 +193,8 @@ def frozen_lake_tables():
     goal = 15
     into_goal = (P[:, :, goal] > 0) & ~mdp.terminal[:, None]
     assert set(np.unique(R)) == {0.0, 1.0}
-    assert np.all(R[:, :, :goal] == 0) and np.all(R[into_goal, goal] == 1)
+    assert np.all(R[:, :, :goal] == 0)
+    assert np.all(R[into_goal, goal] == 1)
     assert mdp.terminal[goal]
     p_goal = P[:, :, goal]  # P(enter the goal | s, a)
     # Transitions into terminal states end the episode: drop them.
@@ -207,8 +241,7 @@ def test_frozen_lake_success_rate_is_within_0_05_of_value_iteration():
     env = pg.make("FrozenLake-v1", num_envs=8, seed=0)
     assert env.max_episode_steps == HORIZON
     policy = pg.LinearSoftmax(pg.features.OneHot(16), n_actions=4)
-    train(env, policy, 600, seed=0, lr=0.05, gamma=1.0, episodes_per_update=64,
-          baseline="time")
+    train(env, policy, 600, seed=0, lr=0.05, gamma=1.0, episodes_per_update=64, baseline="time")
 
     pi = policy.probs(np.arange(16))
     greedy = np.eye(4)[pi.argmax(axis=1)]
@@ -238,8 +271,7 @@ def test_cartpole_identity_features_reaches_475_over_100_episodes():
     # dipped to 350-420 between good iterations.)
     env = pg.make("CartPole-v1", num_envs=16, seed=0)
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
-    _, history = train(env, policy, 200, seed=0, lr=0.02, gamma=0.99,
-                       episodes_per_update=16)
+    _, history = train(env, policy, 200, seed=0, lr=0.02, gamma=0.99, episodes_per_update=16)
     assert history["return_mean"][0] < 50
     evaluation_env = pg.make("CartPole-v1", num_envs=16, seed=1000)
     returns = pg.evaluate(evaluation_env, policy, episodes=100, deterministic=True, seed=1)
@@ -273,16 +305,26 @@ def test_pendulum_gaussian_on_fourier_features_improves_clearly():
     before = pg.evaluate(evaluation_env, policy, episodes=100, deterministic=False, seed=1)
     assert before.mean() < -1000, before.mean()
 
-    _, history = train(env, policy, 100, seed=0, lr=0.05, gamma=0.95,
-                       episodes_per_update=16, returns="gae", gae_lambda=0.95)
+    _, history = train(
+        env,
+        policy,
+        100,
+        seed=0,
+        lr=0.05,
+        gamma=0.95,
+        episodes_per_update=16,
+        returns="gae",
+        gae_lambda=0.95,
+    )
     curve = history["return_mean"].reshape(10, 10).mean(axis=1)
     assert curve[0] < -700, curve.round()
     assert curve[-1] > -400, curve.round()
     assert curve[-1] > curve[0] + 500, curve.round()
 
     after = pg.evaluate(evaluation_env, policy, episodes=100, deterministic=True, seed=1)
-    after_stochastic = pg.evaluate(evaluation_env, policy, episodes=100, deterministic=False,
-                                   seed=1)
+    after_stochastic = pg.evaluate(
+        evaluation_env, policy, episodes=100, deterministic=False, seed=1
+    )
     assert after.mean() > -400, after.mean()
     assert after_stochastic.mean() > -400, after_stochastic.mean()
     assert policy.log_std[0] < 0  # exploration shrank
@@ -351,13 +393,24 @@ def test_lqr_reinforce_reaches_5_percent_of_the_riccati_optimum():
     # itself is still short of -K* = (-0.503, -1.006) at 300 iterations:
     # (-0.37..-0.41, -0.85..-0.97); it gets there (-0.49, -1.00, cost +0.1%)
     # after 1250 iterations, so the estimator is not biased away from K*.
-    env = pg.make("LQR", A=LQR_A, B=LQR_B, Q=LQR_Q, R=LQR_R, max_episode_steps=LQR_T,
-                  num_envs=8, seed=0)
+    env = pg.make(
+        "LQR", A=LQR_A, B=LQR_B, Q=LQR_Q, R=LQR_R, max_episode_steps=LQR_T, num_envs=8, seed=0
+    )
     assert np.isposinf(env.single_action_space.high).all()  # no clipping
-    policy = pg.LinearGaussian(pg.features.Identity(2), action_dim=1,
-                               log_std=np.log(0.5), learn_std=False)
-    train(env, policy, 300, seed=0, lr=0.05, gamma=1.0, episodes_per_update=64,
-          returns="reward_to_go", baseline="time")
+    policy = pg.LinearGaussian(
+        pg.features.Identity(2), action_dim=1, log_std=np.log(0.5), learn_std=False
+    )
+    train(
+        env,
+        policy,
+        300,
+        seed=0,
+        lr=0.05,
+        gamma=1.0,
+        episodes_per_update=64,
+        returns="reward_to_go",
+        baseline="time",
+    )
     learned = affine_policy_cost(policy.theta, LQR_T)
     assert learned <= 1.05 * optimum, (learned, optimum, policy.theta.ravel())
     closed_loop = LQR_A + LQR_B @ policy.theta[:2].T
@@ -386,20 +439,39 @@ def test_natural_gradient_learns_cartpole(fisher, step):
     # 0.02 some seeds collapse to 250-330.
     env = pg.make("CartPole-v1", num_envs=16, seed=0)
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
-    _, history = train(env, policy, 150, seed=0, gamma=0.99, episodes_per_update=16,
-                       optimizer="natural", fisher=fisher, **step)
+    _, history = train(
+        env,
+        policy,
+        150,
+        seed=0,
+        gamma=0.99,
+        episodes_per_update=16,
+        optimizer="natural",
+        fisher=fisher,
+        **step,
+    )
     condition = history["fisher_condition"]
-    assert np.all(np.isfinite(condition)) and np.all(condition >= 1)
+    assert np.all(np.isfinite(condition))
+    assert np.all(condition >= 1)
     reached = np.flatnonzero(history["return_mean"] >= 475)
-    assert reached.size and reached[0] < 100, history["return_mean"][::10]
-    returns = pg.evaluate(pg.make("CartPole-v1", num_envs=16, seed=1000), policy,
-                          episodes=100, deterministic=True, seed=1)
+    assert reached.size, history["return_mean"][::10]
+    assert reached[0] < 100, history["return_mean"][::10]
+    returns = pg.evaluate(
+        pg.make("CartPole-v1", num_envs=16, seed=1000),
+        policy,
+        episodes=100,
+        deterministic=True,
+        seed=1,
+    )
     assert returns.mean() >= 475, returns.mean()
 
 
 ESTIMATORS = [
-    *[(r, b) for r in ("total", "reward_to_go", "discounted_reward_to_go")
-      for b in ("none", "mean", "time", "value")],
+    *[
+        (r, b)
+        for r in ("total", "reward_to_go", "discounted_reward_to_go")
+        for b in ("none", "mean", "time", "value")
+    ],
     ("total", "optimal"),
     ("gae", "none"),
 ]
@@ -420,10 +492,20 @@ def test_every_return_and_baseline_improves_cartpole(returns, baseline):
     # which leaves the rewards before t in: hardly better than no baseline.)
     env = pg.make("CartPole-v1", num_envs=16, seed=0)
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
-    _, history = train(env, policy, 100, seed=0, lr=0.03, gamma=0.99,
-                       episodes_per_update=16, returns=returns, baseline=baseline)
+    _, history = train(
+        env,
+        policy,
+        100,
+        seed=0,
+        lr=0.03,
+        gamma=0.99,
+        episodes_per_update=16,
+        returns=returns,
+        baseline=baseline,
+    )
     mean = history["return_mean"]
-    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(history["grad_norm"]))
+    assert np.all(np.isfinite(mean))
+    assert np.all(np.isfinite(history["grad_norm"]))
     assert mean[-10:].mean() > 2.5 * mean[:3].mean(), mean[::10]
 
 
@@ -441,8 +523,9 @@ def _determinism_run(kind, num_threads, seed, **settings):
         env = pg.make("Pendulum-v1", num_envs=8, seed=1)
         features = pg.features.Fourier(2, PENDULUM_LOW, PENDULUM_HIGH)
         policy = pg.LinearGaussian(features, action_dim=1, log_std=0.0, learn_std=True)
-    algo = pg.Reinforce(env, policy, seed=seed, num_threads=num_threads,
-                        episodes_per_update=32, **settings)
+    algo = pg.Reinforce(
+        env, policy, seed=seed, num_threads=num_threads, episodes_per_update=32, **settings
+    )
     assert algo.settings["num_threads"] == num_threads
     history = algo.train(20)
     params = [policy.theta.copy()]
@@ -461,19 +544,29 @@ DETERMINISM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "settings"), DETERMINISM_CASES,
-                         ids=["softmax", "softmax-gae-natural", "softmax-online",
-                              "tabular-natural-exact", "gaussian-gae", "gaussian-value-sgd"])
+@pytest.mark.parametrize(
+    ("kind", "settings"),
+    DETERMINISM_CASES,
+    ids=[
+        "softmax",
+        "softmax-gae-natural",
+        "softmax-online",
+        "tabular-natural-exact",
+        "gaussian-gae",
+        "gaussian-value-sgd",
+    ],
+)
 def test_theta_after_20_iterations_is_bitwise_identical_for_any_num_threads(kind, settings):
     reference, ref_history = _determinism_run(kind, 1, seed=0, **settings)
     assert np.any(reference[0] != 0)
     for threads in (2, 4):
         params, history = _determinism_run(kind, threads, seed=0, **settings)
-        for a, b in zip(reference, params):
+        for a, b in zip(reference, params, strict=False):
             np.testing.assert_array_equal(a, b, err_msg=f"num_threads={threads}")
         for key in history:
             if key != "wall_time":
-                np.testing.assert_array_equal(ref_history[key], history[key],
-                                              err_msg=f"{key}, num_threads={threads}")
+                np.testing.assert_array_equal(
+                    ref_history[key], history[key], err_msg=f"{key}, num_threads={threads}"
+                )
     other, _ = _determinism_run(kind, 1, seed=1, **settings)
     assert not np.array_equal(reference[0], other[0])

@@ -76,8 +76,10 @@ def test_step_reproduces_linear_dynamics_and_quadratic_reward(n, m):
         np.testing.assert_allclose(obs, x_next, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(env.get_state(), x_next, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(reward, expected_reward, rtol=1e-12, atol=1e-12)
-        assert obs.dtype == np.float64 and obs.shape == (num_envs, n)
-        assert not terminated.any() and not truncated.any()
+        assert obs.dtype == np.float64
+        assert obs.shape == (num_envs, n)
+        assert not terminated.any()
+        assert not truncated.any()
 
 
 def test_reward_is_charged_on_the_current_state_not_the_next():
@@ -87,14 +89,16 @@ def test_reward_is_charged_on_the_current_state_not_the_next():
     env.reset(seed=0)
     env.set_state(np.zeros((1, 1)))
     obs, reward, *_ = env.step(np.ones((1, 1)))
-    assert obs[0, 0] == 1.0 and reward[0] == -2.0  # exact: small integers
+    assert obs[0, 0] == 1.0
+    assert reward[0] == -2.0
 
 
 def test_initial_state_and_process_noise_are_gaussian_with_the_given_std():
     n, num_envs, init_std, noise_std = 2, 40_000, 0.7, 0.3
     A, B, Q, R = random_system(3, n, 1, radius=0.9)
-    env = pg.make("LQR", num_envs=num_envs, seed=4, A=A, B=B, Q=Q, R=R, init_std=init_std,
-                  noise_std=noise_std)
+    env = pg.make(
+        "LQR", num_envs=num_envs, seed=4, A=A, B=B, Q=Q, R=R, init_std=init_std, noise_std=noise_std
+    )
     x0, _ = env.reset(seed=4)
     u = np.random.default_rng(5).normal(size=(num_envs, 1))
     x1, *_ = env.step(u)
@@ -103,8 +107,9 @@ def test_initial_state_and_process_noise_are_gaussian_with_the_given_std():
         # Mean: standard error std / sqrt(N). Sample std of a normal sample:
         # standard error std / sqrt(2 (N - 1)).
         np.testing.assert_allclose(sample.mean(axis=0), 0.0, atol=Z * std / np.sqrt(num_envs))
-        np.testing.assert_allclose(sample.std(axis=0, ddof=1), std,
-                                   atol=Z * std / np.sqrt(2 * (num_envs - 1)))
+        np.testing.assert_allclose(
+            sample.std(axis=0, ddof=1), std, atol=Z * std / np.sqrt(2 * (num_envs - 1))
+        )
         # Components are independent: correlation ~ N(0, 1/N).
         assert abs(np.corrcoef(sample.T)[0, 1]) < Z / np.sqrt(num_envs)
 
@@ -116,7 +121,8 @@ def test_lqr_never_terminates_and_truncates_at_the_time_limit():
     for t in range(7):
         _, _, terminated, truncated, _ = env.step(np.zeros((3, 1)))
         assert not terminated.any()
-        assert truncated.all() == (t == 6) and truncated.any() == (t == 6)
+        assert truncated.all() == (t == 6)
+        assert truncated.any() == (t == 6)
     assert pg.make("LQR", A=A, B=B, Q=Q, R=R).max_episode_steps == 100  # documented default
 
 
@@ -133,7 +139,8 @@ def test_riccati_and_gain_match_scipy(n, m, seed, gamma):
     env = pg.make("LQR", A=A, B=B, Q=Q, R=R)
     P, K = env.riccati(gamma), env.optimal_gain(gamma)
     P_ref, K_ref = reference_riccati(A, B, Q, R, gamma)
-    assert P.shape == (n, n) and K.shape == (m, n)
+    assert P.shape == (n, n)
+    assert K.shape == (m, n)
     # Two different algorithms (pgfast: doubling; scipy: generalised Schur
     # vectors) each solve the DARE to a relative accuracy of about
     # cond * eps. For these well-conditioned systems (Q, R >= 0.5 I, cond P
@@ -164,8 +171,9 @@ def test_optimal_gain_beats_every_perturbed_gain(gamma):
     # The optimal P is the cost matrix of its own gain. Lyapunov solve vs
     # doubling on a well-conditioned problem: observed 3e-16 relative, 1e-11
     # allows a factor ~3e4.
-    np.testing.assert_allclose(policy_cost_matrix(A, B, Q, R, K, gamma), env.riccati(gamma),
-                               rtol=1e-11)
+    np.testing.assert_allclose(
+        policy_cost_matrix(A, B, Q, R, K, gamma), env.riccati(gamma), rtol=1e-11
+    )
     rng = np.random.default_rng(0)
     for _ in range(20):
         K_other = K + 1e-2 * rng.normal(size=K.shape)
@@ -209,15 +217,17 @@ def rollout_return(env: pg.LQREnv, K: np.ndarray, gamma: float, steps: int) -> n
     for t in range(steps):
         x, reward, terminated, truncated, _ = env.step(-x @ K.T)
         returns += gamma**t * reward
-        assert not terminated.any() and truncated.all() == (t == steps - 1)
+        assert not terminated.any()
+        assert truncated.all() == (t == steps - 1)
     return returns
 
 
 def test_monte_carlo_return_of_the_optimal_gain_is_minus_the_optimal_cost():
     A, B, Q, R = random_system(11, 3, 1, radius=1.1)
     num_envs, steps = 4000, 400
-    env = pg.make("LQR", num_envs=num_envs, seed=0, A=A, B=B, Q=Q, R=R, init_std=1.0,
-                  max_episode_steps=steps)
+    env = pg.make(
+        "LQR", num_envs=num_envs, seed=0, A=A, B=B, Q=Q, R=R, init_std=1.0, max_episode_steps=steps
+    )
     K = env.optimal_gain()
     rho = np.max(np.abs(np.linalg.eigvals(A - B @ K)))
     assert rho ** (2 * steps) < 1e-20  # the cost after the time limit is negligible
@@ -236,8 +246,18 @@ def test_monte_carlo_return_of_the_optimal_gain_is_minus_the_optimal_cost():
 def test_monte_carlo_discounted_return_with_noise_is_minus_the_optimal_cost():
     gamma, num_envs, steps = 0.9, 4000, 400  # gamma^400 ~ 5e-19: no tail
     A, B, Q, R = random_system(12, 2, 1, radius=1.1)
-    env = pg.make("LQR", num_envs=num_envs, seed=1, A=A, B=B, Q=Q, R=R, init_std=0.5,
-                  noise_std=0.2, max_episode_steps=steps)
+    env = pg.make(
+        "LQR",
+        num_envs=num_envs,
+        seed=1,
+        A=A,
+        B=B,
+        Q=Q,
+        R=R,
+        init_std=0.5,
+        noise_std=0.2,
+        max_episode_steps=steps,
+    )
     returns = rollout_return(env, env.optimal_gain(gamma), gamma, steps)
     stderr = returns.std(ddof=1) / np.sqrt(num_envs)
     assert abs(returns.mean() + env.optimal_cost(gamma)) < Z * stderr
@@ -261,12 +281,15 @@ def test_bandit_rewards_have_the_given_means_and_stds():
     rewards = []
     for _ in range(2):
         obs, reward, terminated, truncated, _ = env.step(actions)
-        assert terminated.all() and not truncated.any()  # every pull ends its episode
+        assert terminated.all()
+        assert not truncated.any()
         assert (obs == 0).all()
         rewards.append(reward)
         # Next-step autoreset: the following step only resets (reward 0).
         obs, reward, terminated, truncated, _ = env.step(actions)
-        assert (reward == 0).all() and not terminated.any() and not truncated.any()
+        assert (reward == 0).all()
+        assert not terminated.any()
+        assert not truncated.any()
         assert (obs == 0).all()
     reward = np.concatenate(rewards)
     arm = np.concatenate([actions, actions])
@@ -288,7 +311,8 @@ def test_bandit_rewards_have_the_given_means_and_stds():
 
 def test_bandit_spaces_and_default_std():
     env = pg.make("Bandit", num_envs=20_000, seed=3, means=[1.0, -1.0])
-    assert env.single_action_space.n == 2 and env.single_observation_space.n == 1
+    assert env.single_action_space.n == 2
+    assert env.single_observation_space.n == 1
     env.reset(seed=3)
     _, reward, terminated, *_ = env.step(np.ones(20_000, dtype=np.int64))
     assert terminated.all()
@@ -301,8 +325,7 @@ def test_continuous_bandit_without_noise_pays_exactly_minus_squared_distance():
     a_star = np.array([0.5, -1.0, 0.0])
     low, high = np.array([-1.0, -1.0, -np.inf]), np.array([1.0, 0.5, np.inf])
     num_envs = 1000
-    env = pg.make("ContinuousBandit", num_envs=num_envs, seed=0, a_star=a_star, low=low,
-                  high=high)
+    env = pg.make("ContinuousBandit", num_envs=num_envs, seed=0, a_star=a_star, low=low, high=high)
     assert env.single_action_space.shape == (3,)
     np.testing.assert_array_equal(env.single_action_space.low, low)
     np.testing.assert_array_equal(env.single_action_space.high, high)
@@ -314,13 +337,14 @@ def test_continuous_bandit_without_noise_pays_exactly_minus_squared_distance():
     for k in range(3):  # the engine's order of operations: exact equality holds
         expected -= d[:, k] * d[:, k]
     np.testing.assert_array_equal(reward, expected)
-    assert terminated.all() and not truncated.any() and (obs == 0).all()
+    assert terminated.all()
+    assert not truncated.any()
+    assert (obs == 0).all()
 
 
 def test_continuous_bandit_noise_has_mean_zero_and_the_given_std():
     a_star, noise_std, num_envs = np.array([0.2, -0.3]), 0.7, 40_000
-    env = pg.make("ContinuousBandit", num_envs=num_envs, seed=2, a_star=a_star,
-                  noise_std=noise_std)
+    env = pg.make("ContinuousBandit", num_envs=num_envs, seed=2, a_star=a_star, noise_std=noise_std)
     env.reset(seed=2)
     a = np.random.default_rng(1).normal(size=(num_envs, 2))
     _, reward, terminated, *_ = env.step(a)

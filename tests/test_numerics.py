@@ -19,8 +19,18 @@ import pytest
 
 import pgfast as pg
 
-FINITE_KEYS = ("return_mean", "return_std", "return_min", "return_max", "length_mean",
-               "episodes", "env_steps", "grad_norm", "entropy", "kl")
+FINITE_KEYS = (
+    "return_mean",
+    "return_std",
+    "return_min",
+    "return_max",
+    "length_mean",
+    "episodes",
+    "env_steps",
+    "grad_norm",
+    "entropy",
+    "kl",
+)
 
 
 def assert_history_finite(history):
@@ -54,12 +64,15 @@ def test_softmax_with_extreme_logits_gives_finite_probabilities_and_scores(scale
     assert np.abs(logits).max() >= abs(scale)
     log_probs = policy.log_probs(OBS)
     probs = policy.probs(OBS)
-    assert np.isfinite(log_probs).all() and (log_probs <= 0).all()
-    assert np.isfinite(probs).all() and ((probs >= 0) & (probs <= 1)).all()
+    assert np.isfinite(log_probs).all()
+    assert (log_probs <= 0).all()
+    assert np.isfinite(probs).all()
+    assert ((probs >= 0) & (probs <= 1)).all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
     # log-sum-exp: log pi(a|s) = l_a - max_b l_b exactly, here, for the losers.
-    np.testing.assert_allclose(log_probs, logits - logits.max(axis=1, keepdims=True),
-                               rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        log_probs, logits - logits.max(axis=1, keepdims=True), rtol=1e-12, atol=1e-9
+    )
     best = np.argmax(logits, axis=1)
     np.testing.assert_array_equal(policy.act(OBS, deterministic=True), best)
     np.testing.assert_array_equal(policy.act(OBS, rng=0), best)  # the rest has mass ~e^-1000
@@ -73,26 +86,42 @@ def test_softmax_with_extreme_logits_gives_finite_probabilities_and_scores(scale
         expected = phi[:, :, None] * ((np.arange(3) == a) - probs)[:, None, :]
         np.testing.assert_allclose(score, expected, atol=1e-12)
     entropy = policy.entropy(OBS)
-    assert np.isfinite(entropy).all() and (entropy >= 0).all() and (entropy < 1e-12).all()
+    assert np.isfinite(entropy).all()
+    assert (entropy >= 0).all()
+    assert (entropy < 1e-12).all()
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "natural"])
-@pytest.mark.parametrize(("returns", "baseline"), [("reward_to_go", "mean"),
-                                                   ("total", "optimal"),
-                                                   ("gae", "none"),
-                                                   ("discounted_reward_to_go", "value")])
+@pytest.mark.parametrize(
+    ("returns", "baseline"),
+    [
+        ("reward_to_go", "mean"),
+        ("total", "optimal"),
+        ("gae", "none"),
+        ("discounted_reward_to_go", "value"),
+    ],
+)
 def test_training_from_saturated_softmax_keeps_statistics_finite(optimizer, returns, baseline):
     env = pg.make("CartPole-v1", num_envs=4, seed=0)
     theta = np.zeros((5, 2))
     theta[:4, 0], theta[:4, 1] = 1e3, -1e3  # logits +-1e3 * sum(obs)
     policy = pg.LinearSoftmax(pg.features.Identity(4), 2, theta=theta)
-    algo = pg.Reinforce(env, policy, seed=0, episodes_per_update=8, optimizer=optimizer,
-                        returns=returns, baseline=baseline, lr=0.05)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        seed=0,
+        episodes_per_update=8,
+        optimizer=optimizer,
+        returns=returns,
+        baseline=baseline,
+        lr=0.05,
+    )
     history = algo.train(5)
     assert history.iterations == 5
     assert_history_finite(history)
     assert np.isfinite(policy.theta).all()
-    assert (history["entropy"] >= 0).all() and (history["entropy"] < 0.05).all()
+    assert (history["entropy"] >= 0).all()
+    assert (history["entropy"] < 0.05).all()
 
 
 def test_training_a_saturated_tabular_policy_keeps_statistics_finite():
@@ -101,8 +130,14 @@ def test_training_a_saturated_tabular_policy_keeps_statistics_finite():
     theta = np.tile([1e3, -1e3, 5e2, -5e2], (16, 1))
     policy = pg.LinearSoftmax(pg.features.OneHot(16), 4, theta=theta)
     for optimizer in ("sgd", "adam", "natural"):
-        algo = pg.Reinforce(env, policy, seed=0, episodes_per_update=8, optimizer=optimizer,
-                            fisher="exact" if optimizer == "natural" else "sampled")
+        algo = pg.Reinforce(
+            env,
+            policy,
+            seed=0,
+            episodes_per_update=8,
+            optimizer=optimizer,
+            fisher="exact" if optimizer == "natural" else "sampled",
+        )
         assert_history_finite(algo.train(3))
         assert np.isfinite(policy.theta).all()
 
@@ -114,8 +149,9 @@ GOBS = np.array([[0.5, -0.5, 1.0], [1.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
 
 @pytest.mark.parametrize("log_std", [-20.0, 20.0])
 def test_gaussian_with_extreme_log_std_gives_finite_log_probs_and_scores(log_std):
-    policy = pg.LinearGaussian(pg.features.Identity(3), 2, log_std=log_std,
-                               theta=np.full((4, 2), 0.3))
+    policy = pg.LinearGaussian(
+        pg.features.Identity(3), 2, log_std=log_std, theta=np.full((4, 2), 0.3)
+    )
     mean = policy.mean(GOBS)
     sigma = np.exp(log_std)
     samples = policy.act(GOBS, rng=0)
@@ -127,10 +163,12 @@ def test_gaussian_with_extreme_log_std_gives_finite_log_probs_and_scores(log_std
         log_prob = policy.log_prob(GOBS, actions)
         g_theta, g_log_std = policy.grad_log_prob(GOBS, actions)
         assert np.isfinite(log_prob).all(), (actions, log_prob)
-        assert np.isfinite(g_theta).all() and np.isfinite(g_log_std).all()
+        assert np.isfinite(g_theta).all()
+        assert np.isfinite(g_log_std).all()
     # At the mean: log N(0; 0, sigma^2) summed over 2 dimensions.
-    np.testing.assert_allclose(policy.log_prob(GOBS, mean),
-                               2 * (-log_std - 0.5 * np.log(2 * np.pi)), rtol=1e-12)
+    np.testing.assert_allclose(
+        policy.log_prob(GOBS, mean), 2 * (-log_std - 0.5 * np.log(2 * np.pi)), rtol=1e-12
+    )
     np.testing.assert_allclose(policy.grad_log_prob(GOBS, mean)[1], -1.0)
     assert np.isfinite(policy.entropy())
 
@@ -140,12 +178,12 @@ def test_gaussian_with_extreme_log_std_gives_finite_log_probs_and_scores(log_std
 def test_training_from_extreme_log_std_keeps_statistics_finite(optimizer, log_std):
     env = pg.make("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=50)
     policy = pg.LinearGaussian(pg.features.Identity(3), 1, log_std=log_std)
-    algo = pg.Reinforce(env, policy, seed=0, episodes_per_update=8, optimizer=optimizer,
-                        lr=0.01)
+    algo = pg.Reinforce(env, policy, seed=0, episodes_per_update=8, optimizer=optimizer, lr=0.01)
     history = algo.train(5)
     assert history.iterations == 5
     assert_history_finite(history)
-    assert np.isfinite(policy.theta).all() and np.isfinite(policy.log_std).all()
+    assert np.isfinite(policy.theta).all()
+    assert np.isfinite(policy.log_std).all()
 
 
 @pytest.mark.parametrize("log_std", [-700.0, 700.0])
@@ -169,6 +207,7 @@ def test_a_log_std_the_policy_accepts_never_gives_nan(log_std):
 
 # --------------------------------------------------------------- divergence
 
+
 def bandit(means, stds=0.0):
     return pg.make("Bandit", means=means, stds=stds, num_envs=4, seed=0)
 
@@ -176,49 +215,83 @@ def bandit(means, stds=0.0):
 DIVERGING = {
     # Rewards of 1e308: the per-episode score times the return overflows.
     "gradient overflow (bandit 1e308)": (
-        lambda: bandit([0.0, 1e308, -1e308]), lambda: pg.LinearSoftmax(
-            pg.features.Identity(1), 3), {"optimizer": "sgd", "lr": 1.0},
-        1, "the gradient is not finite"),
+        lambda: bandit([0.0, 1e308, -1e308]),
+        lambda: pg.LinearSoftmax(pg.features.Identity(1), 3),
+        {"optimizer": "sgd", "lr": 1.0},
+        1,
+        "the gradient is not finite",
+    ),
     # A finite gradient of 1e150 times lr 1e160.
     "sgd step overflow (bandit 1e150, lr 1e160)": (
-        lambda: bandit([0.0, 1e150, -1e150]), lambda: pg.LinearSoftmax(
-            pg.features.Identity(1), 3), {"optimizer": "sgd", "lr": 1e160},
-        1, "the update made the parameters non-finite"),
+        lambda: bandit([0.0, 1e150, -1e150]),
+        lambda: pg.LinearSoftmax(pg.features.Identity(1), 3),
+        {"optimizer": "sgd", "lr": 1e160},
+        1,
+        "the update made the parameters non-finite",
+    ),
     "natural step overflow (bandit 1e150, lr 1e200)": (
-        lambda: bandit([0.0, 1e150, -1e150]), lambda: pg.LinearSoftmax(
-            pg.features.Identity(1), 3), {"optimizer": "natural", "lr": 1e200},
-        1, "the update made the parameters non-finite"),
+        lambda: bandit([0.0, 1e150, -1e150]),
+        lambda: pg.LinearSoftmax(pg.features.Identity(1), 3),
+        {"optimizer": "natural", "lr": 1e200},
+        1,
+        "the update made the parameters non-finite",
+    ),
     # Adam's steps are about lr: 1.7e308 twice is past the largest float.
     "adam step overflow on the 2nd update": (
-        lambda: bandit([0.0, 1.0], 0.5), lambda: pg.LinearSoftmax(
-            pg.features.Identity(1), 2), {"optimizer": "adam", "lr": 1.7e308},
-        2, "the update made the parameters non-finite"),
+        lambda: bandit([0.0, 1.0], 0.5),
+        lambda: pg.LinearSoftmax(pg.features.Identity(1), 2),
+        {"optimizer": "adam", "lr": 1.7e308},
+        2,
+        "the update made the parameters non-finite",
+    ),
     "adam step overflow on the 4th update": (
-        lambda: bandit([0.0, 1.0], 0.5), lambda: pg.LinearSoftmax(
-            pg.features.Identity(1), 2), {"optimizer": "adam", "lr": 8e307},
-        4, "the update made the parameters non-finite"),
+        lambda: bandit([0.0, 1.0], 0.5),
+        lambda: pg.LinearSoftmax(pg.features.Identity(1), 2),
+        {"optimizer": "adam", "lr": 8e307},
+        4,
+        "the update made the parameters non-finite",
+    ),
     # lr 1e3 on Pendulum: the first update makes the actions huge. The engine
     # clamps the learned log std to [-20, 20] and the env clips torques, so
     # these runs may also carry on with finite numbers (MAY_FINISH).
     "pendulum sgd lr 1e3": (
         lambda: pg.make("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=50),
         lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
-        {"optimizer": "sgd", "lr": 1e3}, 2, "the gradient is not finite"),
+        {"optimizer": "sgd", "lr": 1e3},
+        2,
+        "the gradient is not finite",
+    ),
     "pendulum natural lr 1e10": (
         lambda: pg.make("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=50),
         lambda: pg.LinearGaussian(pg.features.Identity(3), 1),
-        {"optimizer": "natural", "lr": 1e10}, 2, "the gradient is not finite"),
+        {"optimizer": "natural", "lr": 1e10},
+        2,
+        "the gradient is not finite",
+    ),
     "mountain car sgd lr 1e300": (
         lambda: pg.make("MountainCarContinuous-v0", num_envs=2, seed=0, max_episode_steps=100),
         lambda: pg.LinearGaussian(pg.features.Identity(2), 1),
-        {"optimizer": "sgd", "lr": 1e300}, 2, "the gradient is not finite"),
+        {"optimizer": "sgd", "lr": 1e300},
+        2,
+        "the gradient is not finite",
+    ),
     # x' = 1.5 x + u: the state grows as 1.5^200 once the policy pushes it.
     "unstable LQR": (
-        lambda: pg.make("LQR", A=[[1.5]], B=[[1.0]], Q=[[1.0]], R=[[1.0]], num_envs=2, seed=0,
-                        max_episode_steps=200),
+        lambda: pg.make(
+            "LQR",
+            A=[[1.5]],
+            B=[[1.0]],
+            Q=[[1.0]],
+            R=[[1.0]],
+            num_envs=2,
+            seed=0,
+            max_episode_steps=200,
+        ),
         lambda: pg.LinearGaussian(pg.features.Identity(1), 1),
-        {"optimizer": "sgd", "lr": 1e-3, "episodes_per_update": 4}, 2,
-        "the gradient is not finite"),
+        {"optimizer": "sgd", "lr": 1e-3, "episodes_per_update": 4},
+        2,
+        "the gradient is not finite",
+    ),
 }
 
 # A step can also leave finite parameters whose policy is infinitely far
@@ -253,16 +326,20 @@ def test_a_diverging_run_stops_naming_the_iteration_and_keeps_the_last_parameter
         try:
             history = algo.train(20, callback=callback)
         except RuntimeError as exc:
-            assert re.match(rf"^iteration \d+: ({re.escape(reason)}|{KL_REASON})", str(exc)), str(exc)
+            assert re.match(rf"^iteration \d+: ({re.escape(reason)}|{KL_REASON})", str(exc)), str(
+                exc
+            )
         else:
-            assert np.isfinite(policy.theta).all() and np.isfinite(policy.log_std).all()
+            assert np.isfinite(policy.theta).all()
+            assert np.isfinite(policy.log_std).all()
             assert_history_finite(history)
             return
         theta, log_std = snapshots[-1]
         np.testing.assert_array_equal(policy.theta, theta)
         return
-    with pytest.raises(RuntimeError,
-                       match=rf"^iteration \d+: ({re.escape(reason)}|{KL_REASON})") as info:
+    with pytest.raises(
+        RuntimeError, match=rf"^iteration \d+: ({re.escape(reason)}|{KL_REASON})"
+    ) as info:
         algo.train(20, callback=callback)
     named = int(re.match(r"iteration (\d+)", str(info.value)).group(1))
     completed = len(snapshots) - 1
@@ -299,11 +376,13 @@ def test_an_online_run_that_diverges_stops_naming_the_iteration_with_finite_para
     # overflows. The parameters stay finite (the last per-episode update).
     env = pg.make("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=50)
     policy = pg.LinearGaussian(pg.features.Identity(3), 1)
-    algo = pg.Reinforce(env, policy, seed=0, optimizer="sgd", lr=1e3, episodes_per_update=8,
-                        update="online")
+    algo = pg.Reinforce(
+        env, policy, seed=0, optimizer="sgd", lr=1e3, episodes_per_update=8, update="online"
+    )
     with pytest.raises(RuntimeError, match=r"^iteration 1[,:] "):
         algo.train(5)
-    assert np.isfinite(policy.theta).all() and np.isfinite(policy.log_std).all()
+    assert np.isfinite(policy.theta).all()
+    assert np.isfinite(policy.log_std).all()
     assert algo.iterations_done == 0
 
 
@@ -312,12 +391,19 @@ def test_the_iteration_named_after_a_failed_update_counts_completed_updates():
     numbered as ``train``'s history numbers them (completed updates + 1),
     not the number of attempts."""
     policy = pg.LinearSoftmax(pg.features.Identity(1), 3)
-    good = pg.Reinforce(bandit([0.0, 1.0, -1.0]), policy, seed=0, optimizer="sgd", lr=0.1,
-                        episodes_per_update=8)
+    good = pg.Reinforce(
+        bandit([0.0, 1.0, -1.0]), policy, seed=0, optimizer="sgd", lr=0.1, episodes_per_update=8
+    )
     assert good.train(1)["iteration"].tolist() == [1]
     # A gradient of 1e150 times lr 1e160 overflows: every attempt fails.
-    algo = pg.Reinforce(bandit([0.0, 1e150, -1e150]), policy, seed=0, optimizer="sgd",
-                        lr=1e160, episodes_per_update=8)
+    algo = pg.Reinforce(
+        bandit([0.0, 1e150, -1e150]),
+        policy,
+        seed=0,
+        optimizer="sgd",
+        lr=1e160,
+        episodes_per_update=8,
+    )
     for _ in range(2):
         with pytest.raises(RuntimeError, match=r"^iteration 1: "):
             algo.train(1)

@@ -37,11 +37,14 @@ def test_a_pickled_array_has_an_equal_but_distinct_dtype():
 LOW, HIGH = [-2.4, -3.0, -0.21, -3.5], [2.4, 3.0, 0.21, 3.5]
 
 
-@pytest.mark.parametrize("make", [
-    lambda f: pg.features.Fourier(2, f(LOW), f(HIGH)),
-    lambda f: pg.features.RBF(3, f(LOW), f(HIGH), width=0.5),
-    lambda f: pg.features.TileCoding(2, 3, f(LOW), f(HIGH)),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda f: pg.features.Fourier(2, f(LOW), f(HIGH)),
+        lambda f: pg.features.RBF(3, f(LOW), f(HIGH), width=0.5),
+        lambda f: pg.features.TileCoding(2, 3, f(LOW), f(HIGH)),
+    ],
+)
 def test_feature_bounds(make):
     obs = np.random.default_rng(0).normal(size=(5, 4))
     np.testing.assert_array_equal(make(shipped)(shipped(obs)), make(np.asarray)(obs))
@@ -49,14 +52,20 @@ def test_feature_bounds(make):
 
 def test_table_features_and_state_action_maps():
     rng = np.random.default_rng(1)
-    matrix, table, psi = rng.normal(size=(4, 3)), rng.normal(size=(4, 2, 3)), rng.normal(size=(2, 3))
+    matrix, table, psi = (
+        rng.normal(size=(4, 3)),
+        rng.normal(size=(4, 2, 3)),
+        rng.normal(size=(2, 3)),
+    )
     s = np.array([0, 3, 1])
     np.testing.assert_array_equal(pg.features.Table(shipped(matrix))(shipped(s)), matrix[s])
-    np.testing.assert_array_equal(pg.features.StateActionTable(shipped(table))(shipped(s)),
-                                  table[s])
+    np.testing.assert_array_equal(
+        pg.features.StateActionTable(shipped(table))(shipped(s)), table[s]
+    )
     sa = pg.features.StateAction(pg.features.Identity(2), shipped(psi))
-    np.testing.assert_array_equal(sa(shipped(np.ones((1, 2))))[0, 1],
-                                  np.kron([1.0, 1.0, 1.0], psi[1]))
+    np.testing.assert_array_equal(
+        sa(shipped(np.ones((1, 2))))[0, 1], np.kron([1.0, 1.0, 1.0], psi[1])
+    )
 
 
 def softmax(f):
@@ -64,8 +73,9 @@ def softmax(f):
 
 
 def gaussian(f):
-    return pg.LinearGaussian(pg.features.Identity(3), 1, log_std=f(np.zeros(1)),
-                             theta=f(np.full((4, 1), -0.1)))
+    return pg.LinearGaussian(
+        pg.features.Identity(3), 1, log_std=f(np.zeros(1)), theta=f(np.full((4, 1), -0.1))
+    )
 
 
 def test_policy_methods():
@@ -77,11 +87,12 @@ def test_policy_methods():
         for method in ("log_prob", "grad_log_prob"):
             np.testing.assert_array_equal(
                 flat(getattr(theirs, method)(shipped(obs), shipped(actions))),
-                flat(getattr(mine, method)(obs, actions)))
+                flat(getattr(mine, method)(obs, actions)),
+            )
         np.testing.assert_array_equal(theirs.act(shipped(obs), rng=0), mine.act(obs, rng=0))
 
 
-@pytest.mark.parametrize("build, env_id", [(softmax, "CartPole-v1"), (gaussian, "Pendulum-v1")])
+@pytest.mark.parametrize(("build", "env_id"), [(softmax, "CartPole-v1"), (gaussian, "Pendulum-v1")])
 def test_training_evaluation_rollouts_and_estimates(build, env_id):
     results = []
     for f in (np.asarray, shipped):
@@ -93,8 +104,7 @@ def test_training_evaluation_rollouts_and_estimates(build, env_id):
         fisher = algo.fisher(8)
         returns = pg.evaluate(env, policy, episodes=4, seed=0)
         batch = pg.rollout(env, policy, episodes=4, seed=0)
-        results.append((np.ravel(policy.theta).copy(), flat(g), fisher, returns,
-                        batch.rewards))
+        results.append((np.ravel(policy.theta).copy(), flat(g), fisher, returns, batch.rewards))
     for mine, theirs in zip(*results, strict=True):
         np.testing.assert_array_equal(mine, theirs)
 
@@ -110,8 +120,16 @@ def test_tabular_mdp_lqr_and_env_methods():
     np.testing.assert_array_equal(reward, [1.0, 1.0])
     assert terminated.all()
     eye = np.eye(2)
-    lqr = pg.make("LQR", A=shipped(eye), B=shipped(eye), Q=shipped(eye), R=shipped(eye),
-                  num_envs=2, seed=0, max_episode_steps=5)
+    lqr = pg.make(
+        "LQR",
+        A=shipped(eye),
+        B=shipped(eye),
+        Q=shipped(eye),
+        R=shipped(eye),
+        num_envs=2,
+        seed=0,
+        max_episode_steps=5,
+    )
     lqr.reset(seed=0)
     lqr.set_state(shipped(np.ones((2, 2))))
     np.testing.assert_array_equal(lqr.get_state(), np.ones((2, 2)))

@@ -47,7 +47,9 @@ def central_difference(f, x, h):
 @pytest.mark.parametrize(("features", "kind"), feature_maps(), ids=lambda v: repr(v)[:20])
 def test_softmax_score_matches_finite_differences(features, kind):
     rng = np.random.default_rng(0)
-    policy = pg.LinearSoftmax(features, n_actions=3, theta=rng.normal(size=(features.n_features, 3)))
+    policy = pg.LinearSoftmax(
+        features, n_actions=3, theta=rng.normal(size=(features.n_features, 3))
+    )
     obs = sample_obs(kind, rng)
     actions = rng.integers(0, 3, size=len(obs))
     analytic = policy.grad_log_prob(obs, actions)
@@ -55,7 +57,11 @@ def test_softmax_score_matches_finite_differences(features, kind):
         theta = policy.theta.copy()
 
         def f(i=i, theta=theta):
-            return float(pg.LinearSoftmax(features, 3, theta=theta).log_prob(obs[i:i + 1], actions[i:i + 1])[0])
+            return float(
+                pg.LinearSoftmax(features, 3, theta=theta).log_prob(
+                    obs[i : i + 1], actions[i : i + 1]
+                )[0]
+            )
 
         numeric = central_difference(f, theta, 1e-5)
         # Central differences of a smooth function: error O(h^2) ~ 1e-10 plus
@@ -68,8 +74,12 @@ def test_softmax_score_matches_finite_differences(features, kind):
 def test_gaussian_scores_match_finite_differences(features, kind):
     rng = np.random.default_rng(1)
     D = 2
-    policy = pg.LinearGaussian(features, action_dim=D, log_std=rng.normal(size=D) * 0.3,
-                               theta=rng.normal(size=(features.n_features, D)) * 0.3)
+    policy = pg.LinearGaussian(
+        features,
+        action_dim=D,
+        log_std=rng.normal(size=D) * 0.3,
+        theta=rng.normal(size=(features.n_features, D)) * 0.3,
+    )
     obs = sample_obs(kind, rng)
     actions = rng.normal(size=(len(obs), D))
     g_theta, g_std = policy.grad_log_prob(obs, actions)
@@ -78,7 +88,7 @@ def test_gaussian_scores_match_finite_differences(features, kind):
 
         def f(i=i, theta=theta, log_std=log_std):
             p = pg.LinearGaussian(features, D, log_std=log_std, theta=theta)
-            return float(p.log_prob(obs[i:i + 1], actions[i:i + 1])[0])
+            return float(p.log_prob(obs[i : i + 1], actions[i : i + 1])[0])
 
         num_theta = central_difference(f, theta, 1e-5)
         num_std = central_difference(f, log_std, 1e-5)
@@ -98,8 +108,12 @@ def test_softmax_log_prob_matches_the_direct_formula_and_scipy():
     direct = np.array([ref_softmax_log_prob(phi[i], theta, actions[i]) for i in range(50)])
     np.testing.assert_allclose(policy.log_prob(obs, actions), direct, rtol=1e-13, atol=1e-13)
     # scipy's softmax-based log-probabilities as a second, independent formula.
-    np.testing.assert_allclose(policy.log_probs(obs), scipy.special.log_softmax(phi @ theta, axis=1),
-                               rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        policy.log_probs(obs),
+        scipy.special.log_softmax(phi @ theta, axis=1),
+        rtol=1e-13,
+        atol=1e-13,
+    )
     np.testing.assert_allclose(policy.probs(obs).sum(axis=1), 1.0, rtol=1e-15, atol=1e-15)
 
 
@@ -114,11 +128,14 @@ def test_gaussian_log_prob_matches_scipy_stats():
     mu = features(obs) @ theta
     expected = scipy.stats.norm.logpdf(actions, loc=mu, scale=np.exp(log_std)).sum(axis=1)
     np.testing.assert_allclose(policy.log_prob(obs, actions), expected, rtol=1e-12)
-    direct = [ref_gaussian_log_prob(features(obs[i:i + 1])[0], theta, log_std, actions[i])
-              for i in range(40)]
+    direct = [
+        ref_gaussian_log_prob(features(obs[i : i + 1])[0], theta, log_std, actions[i])
+        for i in range(40)
+    ]
     np.testing.assert_allclose(policy.log_prob(obs, actions), direct, rtol=1e-12)
     assert policy.entropy() == pytest.approx(
-        scipy.stats.norm(scale=np.exp(log_std)).entropy().sum(), rel=1e-12)
+        scipy.stats.norm(scale=np.exp(log_std)).entropy().sum(), rel=1e-12
+    )
 
 
 def test_extreme_logits_stay_finite():
@@ -127,7 +144,8 @@ def test_extreme_logits_stay_finite():
     obs = np.array([[1.0], [-1.0], [0.5]])
     lp = policy.log_probs(obs)
     assert np.isfinite(lp).all()
-    assert lp[0, 0] == 0.0 and lp[0, 1] == pytest.approx(-2000.0)
+    assert lp[0, 0] == 0.0
+    assert lp[0, 1] == pytest.approx(-2000.0)
     assert np.isfinite(policy.grad_log_prob(obs, np.array([1, 0, 2]))).all()
     assert np.isfinite(policy.entropy(obs)).all()
 
@@ -145,11 +163,17 @@ def test_act_samples_the_policy_distribution():
     np.testing.assert_array_equal(policy.act(np.array([0, 1]), deterministic=True), [2, 0])
 
 
-@pytest.mark.parametrize(("features", "expected_n"), [
-    (pg.features.Identity(4), 5), (pg.features.OneHot(7), 7),
-    (pg.features.Polynomial(3, degree=2), 10), (pg.features.Fourier(3, LOW4, HIGH4), 256),
-    (pg.features.RBF(4, [0, 0], [1, 1]), 17), (pg.features.TileCoding(8, 4, [0, 0], [1, 1]), 200),
-])
+@pytest.mark.parametrize(
+    ("features", "expected_n"),
+    [
+        (pg.features.Identity(4), 5),
+        (pg.features.OneHot(7), 7),
+        (pg.features.Polynomial(3, degree=2), 10),
+        (pg.features.Fourier(3, LOW4, HIGH4), 256),
+        (pg.features.RBF(4, [0, 0], [1, 1]), 17),
+        (pg.features.TileCoding(8, 4, [0, 0], [1, 1]), 200),
+    ],
+)
 def test_feature_counts(features, expected_n):
     assert features.n_features == expected_n
 
@@ -159,10 +183,12 @@ def test_features_clip_outside_the_bounds_and_tile_coding_is_binary():
     inside = tiles(np.array([[1.0, 1.0]]))  # the corner of the box
     outside = tiles(np.array([[7.0, 50.0]]))
     np.testing.assert_array_equal(inside, outside)
-    assert set(np.unique(inside)) == {0.0, 1.0} and inside.sum() == 4  # one per tiling
+    assert set(np.unique(inside)) == {0.0, 1.0}
+    assert inside.sum() == 4
     fourier = pg.features.Fourier(2, low=[-1.0], high=[1.0])
     np.testing.assert_array_equal(fourier(np.array([[-5.0]])), fourier(np.array([[-1.0]])))
-    np.testing.assert_allclose(fourier(np.array([[0.0]]))[0], np.cos(np.pi * np.arange(3) * 0.5),
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        fourier(np.array([[0.0]]))[0], np.cos(np.pi * np.arange(3) * 0.5), atol=1e-15
+    )
     poly = pg.features.Polynomial(2, degree=2)
     np.testing.assert_array_equal(poly(np.array([[2.0, 3.0]]))[0], [1, 2, 3, 4, 6, 9])

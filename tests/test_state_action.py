@@ -18,7 +18,7 @@ def random_mdp(rng, S=5, A=3, terminal_states=1, max_episode_steps=None):
     P /= P.sum(axis=2, keepdims=True)
     R = rng.normal(size=(S, A))
     terminal = np.zeros(S, dtype=bool)
-    terminal[S - terminal_states:] = True
+    terminal[S - terminal_states :] = True
     initial = np.where(terminal, 0.0, 1.0)
     initial /= initial.sum()
     return pg.TabularMDP(P, R, initial, terminal=terminal, max_episode_steps=max_episode_steps)
@@ -26,8 +26,9 @@ def random_mdp(rng, S=5, A=3, terminal_states=1, max_episode_steps=None):
 
 def table_policy(rng, S=5, A=3, d=4):
     table = rng.normal(size=(S, A, d))
-    return pg.LinearSoftmax(pg.features.StateActionTable(table), A,
-                            theta=rng.normal(scale=0.5, size=d))
+    return pg.LinearSoftmax(
+        pg.features.StateActionTable(table), A, theta=rng.normal(scale=0.5, size=d)
+    )
 
 
 def factored_policy(rng, S=5, A=3, k=2):
@@ -47,7 +48,8 @@ def test_state_action_maps_have_the_documented_shapes():
     # phi(s) = [2, 3, 1]; feature f * k + j is phi_f(s) psi[a, j].
     np.testing.assert_array_equal(x[0, 2], [1.0, 1.0, 1.5, 1.5, 0.5, 0.5])
     policy = pg.LinearSoftmax(sa, 3)
-    assert policy.theta.shape == (6,) and policy.state_action
+    assert policy.theta.shape == (6,)
+    assert policy.state_action
 
 
 @pytest.mark.parametrize("kind", sorted(POLICIES))
@@ -80,8 +82,9 @@ def test_scores_are_observed_minus_expected_features(kind):
     pi = policy.probs(obs)
     for a in range(policy.n_actions):
         expected = X[:, a] - np.einsum("na,nad->nd", pi, X)
-        np.testing.assert_allclose(policy.grad_log_prob(obs, np.full(5, a)), expected,
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            policy.grad_log_prob(obs, np.full(5, a)), expected, rtol=1e-12, atol=1e-14
+        )
 
 
 @pytest.mark.parametrize("kind", sorted(POLICIES))
@@ -93,10 +96,16 @@ def test_exact_gradient_matches_differences_of_the_exact_objective(kind, horizon
     g = exact.gradient(mdp, policy, 0.9, horizon=horizon)
     assert g.shape == policy.theta.shape
     eps = 1e-6
-    fd = np.array([
-        (exact.objective(mdp, policy, 0.9, horizon=horizon, theta=policy.theta + eps * e)
-         - exact.objective(mdp, policy, 0.9, horizon=horizon, theta=policy.theta - eps * e))
-        / (2 * eps) for e in np.eye(policy.theta.size)])
+    fd = np.array(
+        [
+            (
+                exact.objective(mdp, policy, 0.9, horizon=horizon, theta=policy.theta + eps * e)
+                - exact.objective(mdp, policy, 0.9, horizon=horizon, theta=policy.theta - eps * e)
+            )
+            / (2 * eps)
+            for e in np.eye(policy.theta.size)
+        ]
+    )
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -115,14 +124,17 @@ def test_exact_fisher_is_the_visitation_weighted_score_covariance(kind):
     np.testing.assert_allclose(exact.fisher(mdp, policy, 0.9), M, rtol=1e-10, atol=1e-12)
     # The natural gradient solves F x = grad J.
     x = exact.natural_gradient(mdp, policy, 0.9, damping=1e-3)
-    np.testing.assert_allclose((M + 1e-3 * np.eye(M.shape[0])) @ x,
-                               exact.gradient(mdp, policy, 0.9), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        (M + 1e-3 * np.eye(M.shape[0])) @ x, exact.gradient(mdp, policy, 0.9), rtol=1e-8, atol=1e-10
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(POLICIES))
-@pytest.mark.parametrize("returns, baseline", [("discounted_reward_to_go", "time"),
-                                               ("total", "optimal"), ("gae", "none")])
+@pytest.mark.parametrize(
+    ("returns", "baseline"),
+    [("discounted_reward_to_go", "time"), ("total", "optimal"), ("gae", "none")],
+)
 def test_sampled_gradient_matches_the_exact_gradient(kind, returns, baseline):
     """Within 4 standard errors per coordinate: an unbiased estimator that is
     right passes with probability > 0.9999 per coordinate. GAE(lambda = 1)
@@ -135,8 +147,16 @@ def test_sampled_gradient_matches_the_exact_gradient(kind, returns, baseline):
     policy = POLICIES[kind](rng)
     gamma = 1.0 if returns == "gae" else 0.9
     env = pg.make(mdp, num_envs=8, seed=1)
-    algo = pg.Reinforce(env, policy, gamma=gamma, returns=returns, baseline=baseline,
-                        gae_lambda=1.0, bootstrap_truncated=False, seed=2)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        gamma=gamma,
+        returns=returns,
+        baseline=baseline,
+        gae_lambda=1.0,
+        bootstrap_truncated=False,
+        seed=2,
+    )
     if returns == "gae":
         algo.gradient(2_000)  # fits the value the next estimate uses
     g, se = algo.gradient(40_000, return_stderr=True)
@@ -159,11 +179,20 @@ def test_state_action_with_identity_action_features_is_linear_softmax_bit_for_bi
     np.testing.assert_array_equal(plain.act(obs, rng=3), sa.act(obs, rng=3))
     for optimizer, fisher in [("adam", "sampled"), ("natural", "exact")]:
         runs = []
-        for policy in (pg.LinearSoftmax(phi, 2),
-                       pg.LinearSoftmax(pg.features.StateAction(phi, np.eye(2)), 2)):
+        for policy in (
+            pg.LinearSoftmax(phi, 2),
+            pg.LinearSoftmax(pg.features.StateAction(phi, np.eye(2)), 2),
+        ):
             env = pg.make("CartPole-v1", num_envs=4, seed=7)
-            algo = pg.Reinforce(env, policy, episodes_per_update=8, optimizer=optimizer,
-                                fisher=fisher, baseline="time", seed=8)
+            algo = pg.Reinforce(
+                env,
+                policy,
+                episodes_per_update=8,
+                optimizer=optimizer,
+                fisher=fisher,
+                baseline="time",
+                seed=8,
+            )
             history = algo.train(15)
             runs.append((policy.theta.ravel().copy(), history["return_mean"]))
         np.testing.assert_array_equal(runs[0][0], runs[1][0])
@@ -180,8 +209,15 @@ def test_large_action_sets_cost_parameters_per_action_feature():
     P = rng.random((S, A, S))
     P /= P.sum(axis=2, keepdims=True)
     mdp = pg.TabularMDP(P, rng.normal(size=(S, A)), np.ones(S) / S, max_episode_steps=5)
-    algo = pg.Reinforce(pg.make(mdp, num_envs=4, seed=0), policy, lr=0.1, gamma=0.9,
-                        episodes_per_update=32, baseline="time", seed=0)
+    algo = pg.Reinforce(
+        pg.make(mdp, num_envs=4, seed=0),
+        policy,
+        lr=0.1,
+        gamma=0.9,
+        episodes_per_update=32,
+        baseline="time",
+        seed=0,
+    )
     before = exact.objective(mdp, policy, 0.9)
     algo.train(60)
     assert exact.objective(mdp, policy, 0.9) > before
@@ -207,9 +243,11 @@ def test_mismatched_state_action_inputs_are_refused():
     policy = pg.LinearSoftmax(pg.features.StateActionTable(table), 3)
     with pytest.raises(ValueError, match=r"state index in \[0, 5\)"):
         policy.probs(np.array([5]))
+    four = pg.LinearSoftmax(pg.features.StateActionTable(rng.normal(size=(5, 4, 4))), 4)
+    lake = pg.make("FrozenLake-v1", num_envs=2, seed=0)
     with pytest.raises(ValueError, match="has 5 states but FrozenLake-v1 has 16"):
-        four = pg.features.StateActionTable(rng.normal(size=(5, 4, 4)))
-        pg.Reinforce(pg.make("FrozenLake-v1", num_envs=2, seed=0), pg.LinearSoftmax(four, 4))
+        pg.Reinforce(lake, four)
+    two = pg.LinearSoftmax(pg.features.StateActionTable(rng.normal(size=(5, 2, 4))), 2)
+    cartpole = pg.make("CartPole-v1", num_envs=2, seed=0)
     with pytest.raises(ValueError, match="reads observations of length 1 but CartPole-v1"):
-        sa = pg.features.StateActionTable(rng.normal(size=(5, 2, 4)))
-        pg.Reinforce(pg.make("CartPole-v1", num_envs=2, seed=0), pg.LinearSoftmax(sa, 2))
+        pg.Reinforce(cartpole, two)

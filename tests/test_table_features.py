@@ -34,14 +34,21 @@ def test_aliased_states_share_one_policy_and_their_gradient():
     for k in range(g.size):
         e = np.zeros(g.size)
         e[k] = eps
-        fd.flat[k] = (exact.objective(mdp, policy, 0.9, theta=policy.theta + e.reshape(g.shape))
-                      - exact.objective(mdp, policy, 0.9, theta=policy.theta - e.reshape(g.shape))
-                      ) / (2 * eps)
+        fd.flat[k] = (
+            exact.objective(mdp, policy, 0.9, theta=policy.theta + e.reshape(g.shape))
+            - exact.objective(mdp, policy, 0.9, theta=policy.theta - e.reshape(g.shape))
+        ) / (2 * eps)
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
     env = pg.make(mdp, num_envs=4, seed=0)
-    estimate, stderr = pg.Reinforce(env, policy, gamma=0.9, returns="discounted_reward_to_go",
-                                    baseline="time", bootstrap_truncated=False,
-                                    seed=1).gradient(30_000, return_stderr=True)
+    estimate, stderr = pg.Reinforce(
+        env,
+        policy,
+        gamma=0.9,
+        returns="discounted_reward_to_go",
+        baseline="time",
+        bootstrap_truncated=False,
+        seed=1,
+    ).gradient(30_000, return_stderr=True)
     assert (np.abs(estimate - g) < 4 * stderr).all()
 
 
@@ -59,8 +66,9 @@ def test_table_features_refuse_bad_input():
 
 def test_table_features_round_trip_through_a_policy_file(tmp_path):
     matrix = np.random.default_rng(2).normal(size=(16, 5))
-    policy = pg.LinearSoftmax(pg.features.Table(matrix), 4,
-                              theta=np.random.default_rng(3).normal(size=(5, 4)))
+    policy = pg.LinearSoftmax(
+        pg.features.Table(matrix), 4, theta=np.random.default_rng(3).normal(size=(5, 4))
+    )
     policy.save(tmp_path / "p.npz")
     loaded = pg.load_policy(tmp_path / "p.npz")
     np.testing.assert_array_equal(loaded.features.matrix, matrix)

@@ -24,26 +24,32 @@ def gym_make(env_id: str, **kwargs):
     return gym.make(env_id, disable_env_checker=True, **kwargs)
 
 
-def random_mdp(seed: int, n_states: int = 7, n_actions: int = 3, n_terminal: int = 2,
-               max_episode_steps: int | None = None) -> pg.TabularMDP:
+def random_mdp(
+    seed: int,
+    n_states: int = 7,
+    n_actions: int = 3,
+    n_terminal: int = 2,
+    max_episode_steps: int | None = None,
+) -> pg.TabularMDP:
     """Dirichlet transition rows, absorbing terminal states (the last
     ``n_terminal``), rewards R[s, a, s'] ~ N(0, 1), initial mass on the
     non-terminal states only (one of them with probability 0)."""
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.full(n_states, 0.7), size=(n_states, n_actions))
     terminal = np.zeros(n_states, dtype=bool)
-    terminal[n_states - n_terminal:] = True
+    terminal[n_states - n_terminal :] = True
     for t in np.flatnonzero(terminal):
         P[t] = 0.0
         P[t, :, t] = 1.0
     R = rng.normal(size=(n_states, n_actions, n_states))
     initial = np.zeros(n_states)
-    initial[1:n_states - n_terminal] = rng.dirichlet(np.ones(n_states - n_terminal - 1))
+    initial[1 : n_states - n_terminal] = rng.dirichlet(np.ones(n_states - n_terminal - 1))
     return pg.TabularMDP(P, R, initial, terminal, max_episode_steps, name="random")
 
 
-def check_rollout_against_tables(env: pg.VectorEnv, mdp: pg.TabularMDP, steps: int,
-                                 seed: int, limit: int | None = None) -> int:
+def check_rollout_against_tables(
+    env: pg.VectorEnv, mdp: pg.TabularMDP, steps: int, seed: int, limit: int | None = None
+) -> int:
     """Step ``env`` with random actions and check every transition against
     ``mdp``: for each (s, a, s', r, terminated) with s read by get_state()
     before the step, P[s, a, s'] > 0, r == R[s, a, s'] and terminated ==
@@ -64,15 +70,19 @@ def check_rollout_against_tables(env: pg.VectorEnv, mdp: pg.TabularMDP, steps: i
         state = env.get_state()
         assert state.shape == (n, 1)
         s = state[:, 0].astype(np.int64)
-        assert np.array_equal(s, state[:, 0]) and np.array_equal(s, obs)
+        assert np.array_equal(s, state[:, 0])
+        assert np.array_equal(s, obs)
         a = rng.integers(0, mdp.n_actions, size=n)
         obs, reward, terminated, truncated, _ = env.step(a)
-        assert obs.dtype == np.int64 and reward.dtype == np.float64
+        assert obs.dtype == np.int64
+        assert reward.dtype == np.float64
         np.testing.assert_array_equal(env.get_state()[:, 0], obs)
         # Autoreset rows: a fresh start, reward 0, no flags.
         r = pending_reset
         assert (mdp.initial[obs[r]] > 0).all()
-        assert (reward[r] == 0).all() and not terminated[r].any() and not truncated[r].any()
+        assert (reward[r] == 0).all()
+        assert not terminated[r].any()
+        assert not truncated[r].any()
         elapsed[r] = 0
         # Real transitions: exact agreement with the tables.
         m = ~pending_reset
@@ -94,8 +104,7 @@ BUILTIN = [
     ("FrozenLake-v1", {"is_slippery": True}, lambda: pg.TabularMDP.frozen_lake("4x4", True)),
     ("FrozenLake-v1", {"is_slippery": False}, lambda: pg.TabularMDP.frozen_lake("4x4", False)),
     ("FrozenLake8x8-v1", {"is_slippery": True}, lambda: pg.TabularMDP.frozen_lake("8x8", True)),
-    ("FrozenLake8x8-v1", {"is_slippery": False},
-     lambda: pg.TabularMDP.frozen_lake("8x8", False)),
+    ("FrozenLake8x8-v1", {"is_slippery": False}, lambda: pg.TabularMDP.frozen_lake("8x8", False)),
     ("CliffWalking-v1", {}, pg.TabularMDP.cliff_walking),
 ]
 
@@ -114,7 +123,8 @@ def test_builtin_tables_equal_gymnasium_tables_exactly(env_id, kwargs, build):
         assert build().max_episode_steps == reference.max_episode_steps  # 100 / 200
     else:
         # Gymnasium sets no limit for CliffWalking; pgfast documents 200.
-        assert reference.max_episode_steps is None and build().max_episode_steps == 200
+        assert reference.max_episode_steps is None
+        assert build().max_episode_steps == 200
 
 
 def test_frozen_lake_tables_have_the_expected_structure():
@@ -125,7 +135,8 @@ def test_frozen_lake_tables_have_the_expected_structure():
     assert mdp.initial.tolist() == [1.0] + [0.0] * 15
     # From state 14 moving right: 1/3 each to 10 (up), 15 (goal, reward 1), 14 (down, wall).
     assert np.flatnonzero(mdp.P[14, 2]).tolist() == [10, 14, 15]
-    assert mdp.R[14, 2, 15] == 1.0 and mdp.R[14, 2, 10] == 0.0
+    assert mdp.R[14, 2, 15] == 1.0
+    assert mdp.R[14, 2, 10] == 0.0
     np.testing.assert_allclose(mdp.P[14, 2, [10, 14, 15]], 1 / 3, rtol=1e-15)
 
 
@@ -136,17 +147,22 @@ def test_from_gymnasium_reads_taxi_and_round_trips():
     table, initial = gym_env.unwrapped.P, gym_env.unwrapped.initial_state_distrib
     gym_env.close()
     assert (mdp.n_states, mdp.n_actions) == (500, 6)
-    assert mdp.name == "Taxi-v4" and mdp.max_episode_steps == 200
+    assert mdp.name == "Taxi-v4"
+    assert mdp.max_episode_steps == 200
     np.testing.assert_array_equal(mdp.initial, initial)
     # Deterministic: one outcome per (s, a), copied exactly.
     for s in range(500):
         for a in range(6):
             ((p, s_next, r, _),) = table[s][a]
-            assert p == 1.0 and mdp.P[s, a, s_next] == 1.0 and mdp.R[s, a, s_next] == r
+            assert p == 1.0
+            assert mdp.P[s, a, s_next] == 1.0
+            assert mdp.R[s, a, s_next] == r
     # Terminal: taxi at the destination with the passenger dropped there.
     assert mdp.terminal.sum() == 4
     env = pg.make(mdp, num_envs=64, seed=0)
-    assert env.mdp is mdp and env.id == "Taxi-v4" and env.max_episode_steps == 200
+    assert env.mdp is mdp
+    assert env.id == "Taxi-v4"
+    assert env.max_episode_steps == 200
     assert env.single_observation_space == gym.spaces.Discrete(500)
     assert env.single_action_space == gym.spaces.Discrete(6)
     assert check_rollout_against_tables(env, mdp, steps=300, seed=1) > 15_000
@@ -169,8 +185,9 @@ def reachable_states(table: dict, initial: np.ndarray) -> set[int]:
     return seen
 
 
-@pytest.mark.parametrize("env_id", ["FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1",
-                                    "Taxi-v4"])
+@pytest.mark.parametrize(
+    "env_id", ["FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"]
+)
 def test_from_gymnasium_preserves_every_reachable_outcome(env_id):
     """Independent of pgfast's own tables: every outcome (p, s', r,
     terminated) Gymnasium lists for a reachable state is represented."""
@@ -227,7 +244,8 @@ def test_from_gymnasium_refuses_a_state_entered_with_and_without_termination():
     table[0][1] = [(1.0, 0, 0.0, False)]
     mdp = pg.TabularMDP.from_gymnasium(FakeToyText(table, [1.0, 0.0, 0.0]))
     assert mdp.terminal.tolist() == [False, False, True]
-    assert mdp.max_episode_steps is None and mdp.name == "FakeToyText"
+    assert mdp.max_episode_steps is None
+    assert mdp.name == "FakeToyText"
 
 
 # ------------------------------------------- sampled transitions vs tables
@@ -244,7 +262,8 @@ def test_random_mdp_runs_through_make_and_agrees_with_its_tables():
     env = pg.make(mdp, num_envs=256, seed=0)
     assert env.single_observation_space == gym.spaces.Discrete(7)
     assert env.single_action_space == gym.spaces.Discrete(3)
-    assert env.id == "random" and env.max_episode_steps == 25
+    assert env.id == "random"
+    assert env.max_episode_steps == 25
     assert check_rollout_against_tables(env, mdp, steps=300, seed=2) > 50_000
     # The time limit of make() overrides the MDP's.
     env = pg.make(mdp, num_envs=64, seed=1, max_episode_steps=9)
@@ -256,7 +275,8 @@ def test_two_dimensional_rewards_are_paid_whatever_the_next_state():
     mdp3 = random_mdp(4)
     R2 = np.random.default_rng(5).normal(size=(7, 3))
     mdp = pg.TabularMDP(mdp3.P, R2, mdp3.initial, mdp3.terminal)
-    assert mdp.R.shape == (7, 3, 7) and (mdp.R == R2[:, :, None]).all()
+    assert mdp.R.shape == (7, 3, 7)
+    assert (mdp.R == R2[:, :, None]).all()
     env = pg.make(mdp, num_envs=128, seed=0)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -280,17 +300,24 @@ def next_state_counts(mdp: pg.TabularMDP, s: int, a: int, num_envs: int, seed: i
     return np.bincount(obs, minlength=mdp.n_states)
 
 
-@pytest.mark.parametrize(("name", "s", "a", "seed"), [
-    ("frozen4", 9, 1, 101),       # 1/3 each to 8, 13, 10
-    ("frozen8", 27, 2, 102),      # 8x8 row with three outcomes
-    ("cliff", 25, 2, 103),        # deterministic: straight into the cliff, back to 36
-    ("random", 0, 0, 104), ("random", 3, 2, 105), ("random", 4, 1, 106),
-])
+@pytest.mark.parametrize(
+    ("name", "s", "a", "seed"),
+    [
+        ("frozen4", 9, 1, 101),  # 1/3 each to 8, 13, 10
+        ("frozen8", 27, 2, 102),  # 8x8 row with three outcomes
+        ("cliff", 25, 2, 103),  # deterministic: straight into the cliff, back to 36
+        ("random", 0, 0, 104),
+        ("random", 3, 2, 105),
+        ("random", 4, 1, 106),
+    ],
+)
 def test_next_state_frequencies_pass_a_chi_square_test(name, s, a, seed):
-    mdp = {"frozen4": lambda: pg.TabularMDP.frozen_lake("4x4", True),
-           "frozen8": lambda: pg.TabularMDP.frozen_lake("8x8", True),
-           "cliff": pg.TabularMDP.cliff_walking,
-           "random": lambda: random_mdp(0)}[name]()
+    mdp = {
+        "frozen4": lambda: pg.TabularMDP.frozen_lake("4x4", True),
+        "frozen8": lambda: pg.TabularMDP.frozen_lake("8x8", True),
+        "cliff": pg.TabularMDP.cliff_walking,
+        "random": lambda: random_mdp(0),
+    }[name]()
     num_envs = 100_000
     counts = next_state_counts(mdp, s, a, num_envs, seed=seed)
     p = mdp.P[s, a]
@@ -325,7 +352,8 @@ def test_each_env_index_draws_its_own_stream():
 
 def test_initial_distribution_is_sampled_correctly():
     mdp = random_mdp(1, n_states=8, n_terminal=2)
-    assert mdp.initial[0] == 0 and mdp.initial[6:].sum() == 0
+    assert mdp.initial[0] == 0
+    assert mdp.initial[6:].sum() == 0
     num_envs = 100_000
     env = pg.make(mdp, num_envs=num_envs, seed=7)
     obs, _ = env.reset(seed=7)
@@ -344,7 +372,9 @@ def test_initial_distribution_is_sampled_correctly():
     _, _, terminated, *_ = env.step(np.zeros(num_envs, dtype=np.int64))
     assert terminated.all()
     obs, reward, terminated, truncated, _ = env.step(np.zeros(num_envs, dtype=np.int64))
-    assert (reward == 0).all() and not terminated.any() and not truncated.any()
+    assert (reward == 0).all()
+    assert not terminated.any()
+    assert not truncated.any()
     counts = np.bincount(obs, minlength=3)
     assert counts[2] == 0
     result = scipy.stats.chisquare(counts[:2], num_envs * np.array([0.25, 0.75]))
@@ -362,12 +392,15 @@ def test_max_episode_steps_truncates_then_autoresets():
     left = np.zeros(2, dtype=np.int64)
     for t in range(1, 6):
         obs, reward, terminated, truncated, _ = env.step(left)
-        assert obs.tolist() == [0, 0] and reward.tolist() == [0.0, 0.0]
+        assert obs.tolist() == [0, 0]
+        assert reward.tolist() == [0.0, 0.0]
         assert not terminated.any()
         assert truncated.tolist() == [t == 5] * 2
         assert env.elapsed_steps().tolist() == [t, t]
     obs, reward, terminated, truncated, _ = env.step(left)  # the autoreset step
-    assert obs.tolist() == [0, 0] and not terminated.any() and not truncated.any()
+    assert obs.tolist() == [0, 0]
+    assert not terminated.any()
+    assert not truncated.any()
     assert env.elapsed_steps().tolist() == [0, 0]
 
 
@@ -375,12 +408,15 @@ def test_termination_on_the_last_allowed_step_sets_both_flags():
     # 0 -R-> 1 -R-> 2 -D-> 6 -D-> 10 -D-> 14 -R-> 15 (goal) in exactly 6 steps.
     path = [2, 2, 1, 1, 1, 2]
     for limit, both in ((6, True), (7, False)):
-        env = pg.make("FrozenLake-v1", num_envs=1, seed=0, is_slippery=False,
-                      max_episode_steps=limit)
+        env = pg.make(
+            "FrozenLake-v1", num_envs=1, seed=0, is_slippery=False, max_episode_steps=limit
+        )
         env.reset(seed=0)
         for a in path:
             obs, reward, terminated, truncated, _ = env.step(np.array([a]))
-        assert obs[0] == 15 and reward[0] == 1.0 and terminated[0]
+        assert obs[0] == 15
+        assert reward[0] == 1.0
+        assert terminated[0]
         assert truncated[0] == both
 
 
@@ -393,6 +429,8 @@ def test_without_a_time_limit_episodes_never_truncate():
     env.reset(seed=0)
     for t in range(1000):
         obs, reward, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.int64))
-        assert not terminated.any() and not truncated.any()
-        assert obs.tolist() == [(t + 1) % 2] * 3 and reward.tolist() == [1.0 + t % 2] * 3
+        assert not terminated.any()
+        assert not truncated.any()
+        assert obs.tolist() == [(t + 1) % 2] * 3
+        assert reward.tolist() == [1.0 + t % 2] * 3
     assert env.elapsed_steps().tolist() == [1000] * 3

@@ -13,12 +13,14 @@ import threading
 
 import numpy as np
 import pytest
+from _subprocess import run_isolated
 
 import pgfast as pg
-from _subprocess import run_isolated
+
 
 def agents():
     """Builders of independent agents: (name, build) with build() -> (algo, policy)."""
+
     def cartpole():
         env = pg.make("CartPole-v1", num_envs=8, seed=0)
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
@@ -27,8 +29,7 @@ def agents():
     def acrobot_natural_two_threads():
         env = pg.make("Acrobot-v1", num_envs=4, seed=3, num_threads=2)
         policy = pg.LinearSoftmax(pg.features.Identity(6), 3)
-        return pg.Reinforce(env, policy, episodes_per_update=8, seed=4,
-                            optimizer="natural"), policy
+        return pg.Reinforce(env, policy, episodes_per_update=8, seed=4, optimizer="natural"), policy
 
     def pendulum_gaussian():
         env = pg.make("Pendulum-v1", num_envs=4, seed=5)
@@ -38,15 +39,20 @@ def agents():
     def frozen_lake_online():
         env = pg.make("FrozenLake-v1", num_envs=4, seed=7)
         policy = pg.LinearSoftmax(pg.features.OneHot(16), 4)
-        return pg.Reinforce(env, policy, episodes_per_update=16, seed=8, update="online",
-                            optimizer="sgd", lr=0.5), policy
+        return pg.Reinforce(
+            env, policy, episodes_per_update=16, seed=8, update="online", optimizer="sgd", lr=0.5
+        ), policy
 
     def cartpole_twin():  # the same settings as cartpole(): two identical agents at once
         return cartpole()
 
-    return {"cartpole": cartpole, "acrobot natural (2 threads)": acrobot_natural_two_threads,
-            "pendulum gaussian gae": pendulum_gaussian, "frozen lake online": frozen_lake_online,
-            "cartpole twin": cartpole_twin}
+    return {
+        "cartpole": cartpole,
+        "acrobot natural (2 threads)": acrobot_natural_two_threads,
+        "pendulum gaussian gae": pendulum_gaussian,
+        "frozen lake online": frozen_lake_online,
+        "cartpole twin": cartpole_twin,
+    }
 
 
 def outcome(algo, policy, iterations):
@@ -66,9 +72,12 @@ def assert_same(a, b, label):
         np.testing.assert_array_equal(hist_a[key], hist_b[key], err_msg=f"{label}: {key}")
 
 
-PAIRS = [("cartpole", "cartpole twin"), ("cartpole", "acrobot natural (2 threads)"),
-         ("pendulum gaussian gae", "frozen lake online"),
-         ("acrobot natural (2 threads)", "pendulum gaussian gae")]
+PAIRS = [
+    ("cartpole", "cartpole twin"),
+    ("cartpole", "acrobot natural (2 threads)"),
+    ("pendulum gaussian gae", "frozen lake online"),
+    ("acrobot natural (2 threads)", "pendulum gaussian gae"),
+]
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[" + ".join(p) for p in PAIRS])
@@ -263,11 +272,20 @@ def test_two_agents_sharing_one_policy_in_two_threads_are_serialised_or_refused(
     the result is that of one order or the other (A then B, or B then A);
     refused, one thread gets an error saying why. Anything else is a race:
     one update computed from parameters the other was overwriting."""
+
     def build():
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
-        algos = [pg.Reinforce(pg.make("CartPole-v1", num_envs=4, seed=k), policy,
-                              episodes_per_update=64, seed=k + 1, optimizer="sgd", lr=0.1)
-                 for k in range(2)]
+        algos = [
+            pg.Reinforce(
+                pg.make("CartPole-v1", num_envs=4, seed=k),
+                policy,
+                episodes_per_update=64,
+                seed=k + 1,
+                optimizer="sgd",
+                lr=0.1,
+            )
+            for k in range(2)
+        ]
         return policy, algos
 
     orders = {}
@@ -295,9 +313,12 @@ def test_two_agents_sharing_one_policy_in_two_threads_are_serialised_or_refused(
         for t in threads:
             t.join(timeout=60)
         if errors:
-            assert len(errors) == 1 and "thread" in errors[0], errors
+            assert len(errors) == 1, errors
+            assert "thread" in errors[0], errors
             continue
         serial = [o for o, theta in orders.items() if np.array_equal(policy.theta, theta)]
-        assert serial, (f"trial {trial}: theta after two concurrent updates matches neither "
-                        f"serial order (a lost or torn update):\n{policy.theta}\n"
-                        f"A then B:\n{orders[(0, 1)]}\nB then A:\n{orders[(1, 0)]}")
+        assert serial, (
+            f"trial {trial}: theta after two concurrent updates matches neither "
+            f"serial order (a lost or torn update):\n{policy.theta}\n"
+            f"A then B:\n{orders[(0, 1)]}\nB then A:\n{orders[(1, 0)]}"
+        )

@@ -50,14 +50,20 @@ POLICIES = ["softmax", "gaussian_learn_std", "gaussian_fixed_std", "state_action
 
 # Every valid (returns, baseline): the optimal baseline only with total
 # returns, GAE only without a baseline.
-COMBOS = ([("total", b) for b in ("none", "mean", "time", "value", "optimal")]
-          + [(r, b) for r in ("reward_to_go", "discounted_reward_to_go")
-             for b in ("none", "mean", "time", "value")]
-          + [("gae", "none")])
+COMBOS = (
+    [("total", b) for b in ("none", "mean", "time", "value", "optimal")]
+    + [
+        (r, b)
+        for r in ("reward_to_go", "discounted_reward_to_go")
+        for b in ("none", "mean", "time", "value")
+    ]
+    + [("gae", "none")]
+)
 
 
-def random_tabular_mdp(seed: int = 0, n_states: int = 6, n_actions: int = 3,
-                       max_episode_steps: int = 5) -> pg.TabularMDP:
+def random_tabular_mdp(
+    seed: int = 0, n_states: int = 6, n_actions: int = 3, max_episode_steps: int = 5
+) -> pg.TabularMDP:
     """Dirichlet transitions, the last state terminal (absorbing), rewards
     R[s, a] ~ N(0, 1), starts spread over the other states, and a short time
     limit so that episodes both terminate and get truncated."""
@@ -77,21 +83,26 @@ def make_env_policy(kind: str, num_threads: int = 1):
     """The env and the policy of a case, theta (and log_std) random, scale 0.1."""
     rng = np.random.default_rng(POLICIES.index(kind))
     if kind == "softmax":
-        env = pg.make("CartPole-v1", num_envs=4, seed=0, max_episode_steps=30,
-                      num_threads=num_threads)
+        env = pg.make(
+            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=30, num_threads=num_threads
+        )
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
     elif kind.startswith("gaussian"):
-        env = pg.make("Pendulum-v1", num_envs=4, seed=0, max_episode_steps=20,
-                      num_threads=num_threads)
-        policy = pg.LinearGaussian(pg.features.Identity(3), 1, log_std=-0.5,
-                                   learn_std=kind == "gaussian_learn_std")
+        env = pg.make(
+            "Pendulum-v1", num_envs=4, seed=0, max_episode_steps=20, num_threads=num_threads
+        )
+        policy = pg.LinearGaussian(
+            pg.features.Identity(3), 1, log_std=-0.5, learn_std=kind == "gaussian_learn_std"
+        )
         policy.log_std = -0.5 + rng.normal(scale=0.1, size=1)
     elif kind == "state_action":
-        env = pg.make("CartPole-v1", num_envs=4, seed=0, max_episode_steps=30,
-                      num_threads=num_threads)
+        env = pg.make(
+            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=30, num_threads=num_threads
+        )
         psi = rng.normal(size=(2, 3))
-        policy = pg.LinearSoftmax(pg.features.StateAction(pg.features.Identity(4),
-                                                          action_features=psi), 2)
+        policy = pg.LinearSoftmax(
+            pg.features.StateAction(pg.features.Identity(4), action_features=psi), 2
+        )
     elif kind == "table":
         mdp = random_tabular_mdp()
         env = pg.make(mdp, num_envs=4, seed=0, num_threads=num_threads)
@@ -111,8 +122,7 @@ def flat(x) -> np.ndarray:
 
 
 def assert_close(actual, expected, scale, what):
-    np.testing.assert_allclose(actual, expected, rtol=REL, atol=REL * max(1.0, scale),
-                               err_msg=what)
+    np.testing.assert_allclose(actual, expected, rtol=REL, atol=REL * max(1.0, scale), err_msg=what)
 
 
 def compare_call(algo, episodes, value_weights, value_fitted, label):
@@ -127,7 +137,8 @@ def compare_call(algo, episodes, value_weights, value_fitted, label):
     assert_close(batch["policy_out"], out, np.abs(out).max(), f"{label}: policy_out")
 
     g_ref, se_ref, psi_ref, base_ref, contrib = ref_batch_gradient(
-        batch, algo.settings, policy, value_weights, value_fitted)
+        batch, algo.settings, policy, value_weights, value_fitted
+    )
     scale = max(np.abs(psi_ref).max(), np.abs(base_ref).max())
     assert_close(batch["psi"], psi_ref, scale, f"{label}: psi")
     assert_close(batch["baseline"], base_ref, scale, f"{label}: baseline")
@@ -139,13 +150,23 @@ def compare_call(algo, episodes, value_weights, value_fitted, label):
     return batch
 
 
-def run_case(kind, returns, baseline, normalize, *, episodes=12, num_threads=1,
-             bootstrap_truncated=True):
+def run_case(
+    kind, returns, baseline, normalize, *, episodes=12, num_threads=1, bootstrap_truncated=True
+):
     env, policy = make_env_policy(kind, num_threads)
-    algo = pg.Reinforce(env, policy, gamma=GAMMA, gae_lambda=GAE_LAMBDA,
-                        episodes_per_update=episodes, returns=returns, baseline=baseline,
-                        normalize_advantages=normalize, bootstrap_truncated=bootstrap_truncated,
-                        seed=7, num_threads=num_threads)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        gamma=GAMMA,
+        gae_lambda=GAE_LAMBDA,
+        episodes_per_update=episodes,
+        returns=returns,
+        baseline=baseline,
+        normalize_advantages=normalize,
+        bootstrap_truncated=bootstrap_truncated,
+        seed=7,
+        num_threads=num_threads,
+    )
     label = f"{kind} {returns}/{baseline} normalize={normalize} m={episodes} threads={num_threads}"
     batch = compare_call(algo, episodes, None, False, label + " call 1")
     if baseline == "value" or returns == "gae":
@@ -169,10 +190,16 @@ def test_gradient_equals_twin(kind, returns, baseline, normalize):
 
 
 @pytest.mark.parametrize("num_threads", [1, 2])
-@pytest.mark.parametrize(("returns", "baseline", "normalize"),
-                         [("total", "optimal", False), ("total", "optimal", True),
-                          ("reward_to_go", "time", True), ("discounted_reward_to_go", "value", False),
-                          ("gae", "none", False)])
+@pytest.mark.parametrize(
+    ("returns", "baseline", "normalize"),
+    [
+        ("total", "optimal", False),
+        ("total", "optimal", True),
+        ("reward_to_go", "time", True),
+        ("discounted_reward_to_go", "value", False),
+        ("gae", "none", False),
+    ],
+)
 @pytest.mark.parametrize("kind", POLICIES)
 def test_gradient_equals_twin_over_several_blocks(kind, returns, baseline, normalize, num_threads):
     """40 episodes: three blocks of 16 summed (the last partial), shared
@@ -180,9 +207,15 @@ def test_gradient_equals_twin_over_several_blocks(kind, returns, baseline, norma
     run_case(kind, returns, baseline, normalize, episodes=40, num_threads=num_threads)
 
 
-@pytest.mark.parametrize(("returns", "baseline"),
-                         [("total", "value"), ("reward_to_go", "value"),
-                          ("discounted_reward_to_go", "value"), ("gae", "none")])
+@pytest.mark.parametrize(
+    ("returns", "baseline"),
+    [
+        ("total", "value"),
+        ("reward_to_go", "value"),
+        ("discounted_reward_to_go", "value"),
+        ("gae", "none"),
+    ],
+)
 @pytest.mark.parametrize("kind", POLICIES)
 def test_gradient_equals_twin_without_bootstrap(kind, returns, baseline):
     """bootstrap_truncated=False: a fitted value is the baseline (or GAE's V)
@@ -203,8 +236,14 @@ def chain_mdp(n_states: int = 5) -> pg.TabularMDP:
     terminal[-1] = True
     initial = np.zeros(n_states)
     initial[0] = 1.0
-    return pg.TabularMDP(P, rng.normal(size=(n_states, 2)), initial, terminal,
-                         max_episode_steps=n_states - 1, name="chain")
+    return pg.TabularMDP(
+        P,
+        rng.normal(size=(n_states, 2)),
+        initial,
+        terminal,
+        max_episode_steps=n_states - 1,
+        name="chain",
+    )
 
 
 @pytest.mark.parametrize(("returns", "baseline"), [("reward_to_go", "value"), ("gae", "none")])
@@ -220,10 +259,19 @@ def test_terminated_on_the_time_limit_does_not_bootstrap(returns, baseline):
     policy = pg.LinearSoftmax(pg.features.StateActionTable(table), 2)
     policy.theta = np.random.default_rng(5).normal(scale=0.1, size=3)
     env = pg.make(mdp, num_envs=4, seed=0)
-    algo = pg.Reinforce(env, policy, gamma=GAMMA, gae_lambda=GAE_LAMBDA, returns=returns,
-                        baseline=baseline, seed=7, num_threads=1)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        gamma=GAMMA,
+        gae_lambda=GAE_LAMBDA,
+        returns=returns,
+        baseline=baseline,
+        seed=7,
+        num_threads=1,
+    )
     batch = compare_call(algo, 12, None, False, "chain call 1")
-    assert batch["terminated"].all() and batch["truncated"].all()
+    assert batch["terminated"].all()
+    assert batch["truncated"].all()
     weights = np.array(batch["value_weights"])
     assert abs(float(weights @ batch["final_features"][0])) > 1e-3  # V(terminal) != 0
     compare_call(algo, 12, weights, True, "chain call 2")

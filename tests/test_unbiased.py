@@ -20,8 +20,13 @@ from pgfast import exact
 EPISODES = 100_000
 
 
-def random_mdp(seed: int, n_states: int = 6, n_actions: int = 3, n_terminal: int = 2,
-               max_episode_steps: int | None = None) -> pg.TabularMDP:
+def random_mdp(
+    seed: int,
+    n_states: int = 6,
+    n_actions: int = 3,
+    n_terminal: int = 2,
+    max_episode_steps: int | None = None,
+) -> pg.TabularMDP:
     """Dense random transitions into absorbing terminal states (reachable from
     everywhere, so every episode ends with probability 1)."""
     rng = np.random.default_rng(seed)
@@ -62,11 +67,21 @@ def setup(case: str, returns: str, baseline: str, seed: int = 0):
     mdp = random_mdp(mdp_seed, max_episode_steps=limit)
     env = pg.make(mdp, num_envs=16, seed=seed)
     rng = np.random.default_rng(mdp_seed + 100)
-    policy = pg.LinearSoftmax(pg.features.OneHot(mdp.n_states), mdp.n_actions,
-                              theta=rng.normal(size=(mdp.n_states, mdp.n_actions)))
+    policy = pg.LinearSoftmax(
+        pg.features.OneHot(mdp.n_states),
+        mdp.n_actions,
+        theta=rng.normal(size=(mdp.n_states, mdp.n_actions)),
+    )
     # The oracle's objective stops at the time limit: no bootstrapping past it.
-    algo = pg.Reinforce(env, policy, gamma=gamma, returns=returns, baseline=baseline, seed=seed,
-                        bootstrap_truncated=False)
+    algo = pg.Reinforce(
+        env,
+        policy,
+        gamma=gamma,
+        returns=returns,
+        baseline=baseline,
+        seed=seed,
+        bootstrap_truncated=False,
+    )
     return mdp, gamma, policy, algo
 
 
@@ -124,8 +139,9 @@ def test_fisher_converges_to_the_exact_fisher(kind):
     env = pg.make(mdp, num_envs=16, seed=0)
     algo = pg.Reinforce(env, policy, gamma=gamma, optimizer="natural", fisher=kind, seed=0)
     truth = exact.fisher(mdp, policy, gamma)
-    errors = [np.linalg.norm(algo.fisher(m) - truth) / np.linalg.norm(truth)
-              for m in (1_000, 100_000)]
+    errors = [
+        np.linalg.norm(algo.fisher(m) - truth) / np.linalg.norm(truth) for m in (1_000, 100_000)
+    ]
     # Monte Carlo error falls as 1/sqrt(m): x10 here; demand at least x4, and
     # the 10^5-episode estimate within 2% (observed: well under 1%).
     assert errors[1] < errors[0] / 4, errors

@@ -24,18 +24,25 @@ def test_is_a_gymnasium_vector_env_with_next_step_autoreset():
 
 @pytest.mark.parametrize(
     ("env_id", "obs_shape", "obs_dtype"),
-    [("CartPole-v1", (5, 4), np.float32), ("Pendulum-v1", (5, 3), np.float32),
-     ("FrozenLake-v1", (5,), np.int64), ("CliffWalking-v1", (5,), np.int64)],
+    [
+        ("CartPole-v1", (5, 4), np.float32),
+        ("Pendulum-v1", (5, 3), np.float32),
+        ("FrozenLake-v1", (5,), np.int64),
+        ("CliffWalking-v1", (5,), np.int64),
+    ],
 )
 def test_batched_arrays_have_gymnasium_shapes_and_dtypes(env_id, obs_shape, obs_dtype):
     env = pg.make(env_id, num_envs=5, seed=0)
     obs, info = env.reset(seed=0)
     assert info == {}
-    assert obs.shape == obs_shape and obs.dtype == obs_dtype
+    assert obs.shape == obs_shape
+    assert obs.dtype == obs_dtype
     env.action_space.seed(0)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-    assert obs.shape == obs_shape and obs.dtype == obs_dtype
-    assert reward.shape == (5,) and reward.dtype == np.float64
+    assert obs.shape == obs_shape
+    assert obs.dtype == obs_dtype
+    assert reward.shape == (5,)
+    assert reward.dtype == np.float64
     assert terminated.dtype == truncated.dtype == np.bool_
     assert env.observation_space.contains(obs)
 
@@ -49,7 +56,8 @@ def test_next_step_autoreset_ignores_the_action_and_returns_the_new_episode():
     assert env.elapsed_steps().tolist() == [1, 1]
     obs, reward, terminated, truncated, _ = env.step(np.array([1, 1]))
     assert reward.tolist() == [0.0, 1.0]
-    assert terminated.tolist() == [False, False] and truncated.tolist() == [False, False]
+    assert terminated.tolist() == [False, False]
+    assert truncated.tolist() == [False, False]
     assert np.all(np.abs(obs[0]) < 0.05)  # CartPole's initial-state range
     assert env.elapsed_steps().tolist() == [0, 2]
 
@@ -62,7 +70,8 @@ def test_truncation_at_the_time_limit_then_autoreset():
         assert not terminated.any()
         assert truncated.all() == (t == 4)
     _, reward, _, truncated, _ = env.step(np.zeros((3, 1)))
-    assert reward.tolist() == [0.0, 0.0, 0.0] and not truncated.any()
+    assert reward.tolist() == [0.0, 0.0, 0.0]
+    assert not truncated.any()
 
 
 def test_reset_mask_resets_only_the_selected_envs():
@@ -74,7 +83,8 @@ def test_reset_mask_resets_only_the_selected_envs():
     obs, _ = env.reset(options={"reset_mask": np.array([True, False, True])})
     after = env.get_state()
     np.testing.assert_array_equal(after[1], before[1])
-    assert not np.array_equal(after[0], before[0]) and not np.array_equal(after[2], before[2])
+    assert not np.array_equal(after[0], before[0])
+    assert not np.array_equal(after[2], before[2])
     np.testing.assert_array_equal(obs, after.astype(np.float32))
     assert env.elapsed_steps().tolist() == [0, 5, 0]
 
@@ -83,11 +93,12 @@ def test_get_state_set_state_round_trip_and_cancel_pending_reset():
     env = pg.make("Acrobot-v1", num_envs=2, seed=0)
     env.reset(seed=0)
     saved = env.get_state()
-    assert saved.shape == (2, 4) and saved.dtype == np.float64
+    assert saved.shape == (2, 4)
+    assert saved.dtype == np.float64
     first = env.step(np.array([0, 2]))
     env.set_state(saved)
     second = env.step(np.array([0, 2]))
-    for x, y in zip(first[:4], second[:4]):
+    for x, y in zip(first[:4], second[:4], strict=False):
         np.testing.assert_array_equal(x, y)
     tabular = pg.make("FrozenLake-v1", num_envs=1, seed=0)
     tabular.reset(seed=0)
@@ -96,7 +107,8 @@ def test_get_state_set_state_round_trip_and_cancel_pending_reset():
         tabular.set_state(np.array([[14.0]]))
     tabular.set_state(np.array([[14.0]]))  # cancels the pending autoreset
     obs, reward, *_ = tabular.step(np.array([2]))
-    assert reward[0] in (0.0, 1.0) and obs[0] in (10, 13, 14, 15)
+    assert reward[0] in (0.0, 1.0)
+    assert obs[0] in (10, 13, 14, 15)
 
 
 def test_close_is_idempotent_and_closed_envs_refuse_work():
@@ -126,6 +138,7 @@ def test_gymnasium_vector_wrappers_accept_pgfast_envs():
 
 def test_separate_envs_step_concurrently_from_python_threads():
     """The GIL is released while stepping; results equal a sequential run."""
+
     def run(out, index):
         env = pg.make("Acrobot-v1", num_envs=256, seed=index)
         env.reset(seed=index)
@@ -149,7 +162,16 @@ def test_separate_envs_step_concurrently_from_python_threads():
 
 def test_list_envs_covers_every_family():
     ids = pg.list_envs()
-    for env_id in ("CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-                   "Acrobot-v1", "FrozenLake-v1", "CliffWalking-v1", "Bandit",
-                   "ContinuousBandit", "LQR"):
+    for env_id in (
+        "CartPole-v1",
+        "MountainCar-v0",
+        "MountainCarContinuous-v0",
+        "Pendulum-v1",
+        "Acrobot-v1",
+        "FrozenLake-v1",
+        "CliffWalking-v1",
+        "Bandit",
+        "ContinuousBandit",
+        "LQR",
+    ):
         assert env_id in ids

@@ -4,16 +4,18 @@ Arrays cross as NumPy arrays; shapes are given in the docstrings. Every
 function validates its arguments and raises ValueError/TypeError.
 """
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 
-_BoxSpec = tuple[Literal["box"], tuple[int, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], str]
+_BoxSpec = tuple[
+    Literal["box"], tuple[int, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], str
+]
 _DiscreteSpec = tuple[Literal["discrete"], int]
-_SpaceSpec = Union[_BoxSpec, _DiscreteSpec]
+_SpaceSpec = _BoxSpec | _DiscreteSpec
 _MdpTables = tuple[
     npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
 ]
@@ -48,8 +50,12 @@ class VecEnv:
         """Reset all envs (or those where mask); observations (num_envs, obs_dim) or (num_envs,)."""
     def step(
         self, actions: npt.ArrayLike
-    ) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float64], npt.NDArray[np.bool_],
-               npt.NDArray[np.bool_]]:
+    ) -> tuple[
+        npt.NDArray[np.generic],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.bool_],
+    ]:
         """actions: int (num_envs,) or float (num_envs, action_dim).
 
         Returns (obs, reward, terminated, truncated); next-step autoreset.
@@ -69,26 +75,49 @@ class VecEnv:
 def classic_env_ids() -> list[str]: ...
 def make_classic(id: str, num_envs: int, seed: int, num_threads: int) -> VecEnv: ...
 def make_tabular(
-    P: npt.ArrayLike, R: npt.ArrayLike, initial: npt.ArrayLike, terminal: npt.ArrayLike,
-    max_episode_steps: int, id: str, num_envs: int, seed: int, num_threads: int,
+    P: npt.ArrayLike,
+    R: npt.ArrayLike,
+    initial: npt.ArrayLike,
+    terminal: npt.ArrayLike,
+    max_episode_steps: int,
+    id: str,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
 ) -> VecEnv:
     """P and R of shape (S, A, S), initial (S,), terminal (S,) bool."""
+
 def make_bandit(
     means: npt.ArrayLike, stds: npt.ArrayLike, num_envs: int, seed: int, num_threads: int
 ) -> VecEnv: ...
 def make_continuous_bandit(
-    a_star: npt.ArrayLike, noise_std: float, low: npt.ArrayLike, high: npt.ArrayLike,
-    num_envs: int, seed: int, num_threads: int,
+    a_star: npt.ArrayLike,
+    noise_std: float,
+    low: npt.ArrayLike,
+    high: npt.ArrayLike,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
 ) -> VecEnv: ...
 def make_lqr(
-    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, init_std: float,
-    noise_std: float, max_episode_steps: int, num_envs: int, seed: int, num_threads: int,
+    A: npt.ArrayLike,
+    B: npt.ArrayLike,
+    Q: npt.ArrayLike,
+    R: npt.ArrayLike,
+    init_std: float,
+    noise_std: float,
+    max_episode_steps: int,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
 ) -> VecEnv:
     """A (n, n), B (n, m), Q (n, n), R (m, m)."""
+
 def lqr_riccati(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, gamma: float = 1.0
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
     """(P (n, n), K (m, n), iterations) of the discounted DARE; u = -K x."""
+
 def frozen_lake_tables(map_name: str, is_slippery: bool, max_episode_steps: int) -> _MdpTables: ...
 def cliff_walking_tables(max_episode_steps: int) -> _MdpTables: ...
 
@@ -110,10 +139,15 @@ def identity_features(dim: int) -> Features: ...
 def one_hot_features(n: int) -> Features: ...
 def table_features(matrix: npt.ArrayLike) -> Features:
     """phi(s) = matrix[s] for a discrete observation s; matrix (S, F)."""
+
 def polynomial_features(dim: int, degree: int) -> Features: ...
 def fourier_features(order: int, low: list[float], high: list[float]) -> Features: ...
-def rbf_features(centers_per_dim: int, low: list[float], high: list[float], width: float) -> Features: ...
-def tile_coding_features(tilings: int, tiles_per_dim: int, low: list[float], high: list[float]) -> Features: ...
+def rbf_features(
+    centers_per_dim: int, low: list[float], high: list[float], width: float
+) -> Features: ...
+def tile_coding_features(
+    tilings: int, tiles_per_dim: int, low: list[float], high: list[float]
+) -> Features: ...
 
 class Policy:
     """A policy's distribution; the engine calls the same code. theta is passed
@@ -138,18 +172,28 @@ class Policy:
     def mean(self, theta: npt.ArrayLike, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """mu of a Gaussian policy: (N, action_dim)."""
     def log_prob(
-        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
+        self,
+        theta: npt.ArrayLike,
+        log_std: npt.ArrayLike | None,
+        obs: npt.ArrayLike,
         actions: npt.ArrayLike,
     ) -> npt.NDArray[np.float64]:
         """log pi(a|s): (N,)."""
     def grad_log_prob(
-        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
+        self,
+        theta: npt.ArrayLike,
+        log_std: npt.ArrayLike | None,
+        obs: npt.ArrayLike,
         actions: npt.ArrayLike,
     ) -> npt.NDArray[np.float64]:
         """Flat scores (N, n_theta), then (Gaussian) action_dim log_std entries."""
     def act(
-        self, theta: npt.ArrayLike, log_std: npt.ArrayLike | None, obs: npt.ArrayLike,
-        deterministic: bool, seed: int,
+        self,
+        theta: npt.ArrayLike,
+        log_std: npt.ArrayLike | None,
+        obs: npt.ArrayLike,
+        deterministic: bool,
+        seed: int,
     ) -> npt.NDArray[np.generic]:
         """(N,) int64 actions (softmax) or (N, action_dim) float64 (Gaussian)."""
 
@@ -157,8 +201,10 @@ def softmax_policy(
     features: Features, n_actions: int, action_features: npt.ArrayLike | None = None
 ) -> Policy:
     """Softmax over state features; with action features psi (A, k), over phi(s) (x) psi_a."""
+
 def state_action_table_policy(table: npt.ArrayLike) -> Policy:
     """Softmax over phi(s, a) = table[s, a], table (S, A, d)."""
+
 def gaussian_policy(features: Features, action_dim: int, learn_std: bool) -> Policy: ...
 
 # ---- the engine (bind_algorithms.cpp) -----------------------------------------
@@ -202,7 +248,9 @@ class Reinforce:
     @property
     def completed(self) -> int:
         """Updates applied so far; an interrupted iterate() applies none."""
-    def iterate(self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None) -> dict[str, float]: ...
+    def iterate(
+        self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None
+    ) -> dict[str, float]: ...
     def gradient(
         self, theta: npt.NDArray[np.float64], log_std: npt.NDArray[np.float64] | None, episodes: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -215,19 +263,32 @@ class Reinforce:
         """The last batch's per-step arrays as the estimator saw them."""
 
 def evaluate(
-    env: VecEnv, policy: Policy, theta: npt.NDArray[np.float64],
-    log_std: npt.NDArray[np.float64] | None, episodes: int, deterministic: bool, seed: int,
+    env: VecEnv,
+    policy: Policy,
+    theta: npt.NDArray[np.float64],
+    log_std: npt.NDArray[np.float64] | None,
+    episodes: int,
+    deterministic: bool,
+    seed: int,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
 def rollout(
-    env: VecEnv, policy: Policy, theta: npt.NDArray[np.float64],
-    log_std: npt.NDArray[np.float64] | None, episodes: int, steps: int, deterministic: bool,
-    seed: int, num_threads: int,
+    env: VecEnv,
+    policy: Policy,
+    theta: npt.NDArray[np.float64],
+    log_std: npt.NDArray[np.float64] | None,
+    episodes: int,
+    steps: int,
+    deterministic: bool,
+    seed: int,
+    num_threads: int,
 ) -> dict[str, npt.NDArray[np.generic]]: ...
 def allocation_count() -> int:
     """Allocations through operator new in pgfast's code (-1 without the counter)."""
 
-def reward_to_go(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> npt.NDArray[np.float64]: ...
+def reward_to_go(
+    rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0
+) -> npt.NDArray[np.float64]: ...
 def discounted_return(rewards: npt.ArrayLike, gamma: float, bootstrap: float = 0.0) -> float: ...
 def gae(
     rewards: npt.ArrayLike, values: npt.ArrayLike, gamma: float, lam: float, bootstrap: float = 0.0
@@ -236,7 +297,11 @@ def gae(
 # ---- Python-stepped envs (callback_env.cpp) -------------------------------------
 
 def make_callback_env(
-    reset: object, step: object, num_envs: int, observation_space: tuple, action_space: tuple,
+    reset: object,
+    step: object,
+    num_envs: int,
+    observation_space: tuple,
+    action_space: tuple,
     id: str,
 ) -> VecEnv:
     """reset(i) -> obs and step(i, action) -> (obs, reward, terminated, truncated), in Python."""

@@ -184,8 +184,9 @@ def _tables(mdp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return P, r, initial, terminal
 
 
-def _softmax_policy(policy: Any, n_states: int, n_actions: int,
-                    theta: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _softmax_policy(
+    policy: Any, n_states: int, n_actions: int, theta: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(phi, theta, pi (S, A))`` of a linear softmax policy.
 
     Over state features ``phi`` is ``(S, F)`` and ``theta`` ``(F, A)``; over
@@ -267,9 +268,12 @@ def _surely_terminating(P: np.ndarray, initial: np.ndarray, terminal: np.ndarray
     reachable = _bfs(edges, initial > 0, live)
     if (reachable & stuck).any():
         s = int(np.flatnonzero(reachable & stuck)[0])
-        detail = ("the MDP has no terminal state" if not terminal.any() else
-                  f"state {s} is reachable from the initial distribution but no terminal "
-                  "state is reachable from it")
+        detail = (
+            "the MDP has no terminal state"
+            if not terminal.any()
+            else f"state {s} is reachable from the initial distribution but no terminal "
+            "state is reachable from it"
+        )
         raise ValueError(
             "with gamma = 1 and no time limit the return is finite only if every episode "
             f"terminates with probability 1, but {detail}. Use gamma < 1 or a finite horizon "
@@ -278,8 +282,9 @@ def _surely_terminating(P: np.ndarray, initial: np.ndarray, terminal: np.ndarray
     return live & ~doomed
 
 
-def _evaluate(mdp: Any, policy: Any, gamma: float, horizon: Any,
-              theta: Any) -> tuple[PolicyEvaluation, np.ndarray]:
+def _evaluate(
+    mdp: Any, policy: Any, gamma: float, horizon: Any, theta: Any
+) -> tuple[PolicyEvaluation, np.ndarray]:
     gamma = _check_gamma(gamma)
     P, r, initial, terminal = _tables(mdp)
     S, A = r.shape
@@ -331,13 +336,15 @@ def _evaluate(mdp: Any, policy: Any, gamma: float, horizon: Any,
             d[t] = d[t - 1] @ P_pi
         visitation = (gamma ** np.arange(H, dtype=np.float64)) @ d
         J = float(initial @ V[0])
-    result = PolicyEvaluation(pi=pi, V=V, Q=Q, d=d, visitation=visitation, objective=J,
-                              gamma=gamma, horizon=H)
+    result = PolicyEvaluation(
+        pi=pi, V=V, Q=Q, d=d, visitation=visitation, objective=J, gamma=gamma, horizon=H
+    )
     return result, phi
 
 
-def evaluate_policy(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
-                    theta: Any = None) -> PolicyEvaluation:
+def evaluate_policy(
+    mdp: Any, policy: Any, gamma: float, *, horizon: Any = None, theta: Any = None
+) -> PolicyEvaluation:
     r"""Exact ``pi``, ``V``, ``Q`` and state visitation of a linear softmax policy.
 
     Infinite horizon (``horizon=inf``, or no time limit): with ``P_pi`` the
@@ -374,8 +381,9 @@ def evaluate_policy(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
     return _evaluate(mdp, policy, gamma, horizon, theta)[0]
 
 
-def objective(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
-              theta: Any = None) -> float:
+def objective(
+    mdp: Any, policy: Any, gamma: float, *, horizon: Any = None, theta: Any = None
+) -> float:
     r"""``J(theta) = E[sum_t gamma^t r_t]`` from the initial distribution, exactly.
 
     ``J = sum_s initial(s) V_0(s)`` (see :func:`evaluate_policy`); over
@@ -399,8 +407,9 @@ def objective(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
     return _evaluate(mdp, policy, gamma, horizon, theta)[0].objective
 
 
-def gradient(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
-             theta: Any = None) -> np.ndarray:
+def gradient(
+    mdp: Any, policy: Any, gamma: float, *, horizon: Any = None, theta: Any = None
+) -> np.ndarray:
     r"""``grad_theta J``, shape ``(F, A)``, by the policy gradient theorem.
 
     Infinite horizon::
@@ -437,8 +446,15 @@ def gradient(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
     return _policy_gradient(phi, ev.weighted_advantages())
 
 
-def fisher(mdp: Any, policy: Any, gamma: float, *, horizon: Any = None,
-           normalize: bool = False, theta: Any = None) -> np.ndarray:
+def fisher(
+    mdp: Any,
+    policy: Any,
+    gamma: float,
+    *,
+    horizon: Any = None,
+    normalize: bool = False,
+    theta: Any = None,
+) -> np.ndarray:
     r"""The Fisher matrix ``sum_s w(s) sum_a pi(a|s) g g^T``, shape ``(F*A, F*A)``.
 
     ``g = vec(grad log pi(a|s))``, flattened row-major like
@@ -486,8 +502,7 @@ def _fisher(ev: PolicyEvaluation, phi: np.ndarray, normalize: bool) -> np.ndarra
     if phi.ndim == 3:
         # sum_s w(s) (X_s^T diag(pi_s) X_s - xbar_s xbar_s^T), X_s = phi(s, .).
         xbar = np.einsum("sa,sad->sd", pi, phi)
-        M = (np.einsum("s,sa,sad,sae->de", w, pi, phi, phi)
-             - np.einsum("s,sd,se->de", w, xbar, xbar))
+        M = np.einsum("s,sa,sad,sae->de", w, pi, phi, phi) - np.einsum("s,sd,se->de", w, xbar, xbar)
         return 0.5 * (M + M.T)
     F, A = phi.shape[1], pi.shape[1]
     C = np.einsum("sa,ab->sab", pi, np.eye(A)) - np.einsum("sa,sb->sab", pi, pi)
@@ -497,9 +512,16 @@ def _fisher(ev: PolicyEvaluation, phi: np.ndarray, normalize: bool) -> np.ndarra
     return 0.5 * (M + M.T)  # exact symmetry despite summation order
 
 
-def natural_gradient(mdp: Any, policy: Any, gamma: float, damping: float = 0.0, *,
-                     horizon: Any = None, normalize: bool = False,
-                     theta: Any = None) -> np.ndarray:
+def natural_gradient(
+    mdp: Any,
+    policy: Any,
+    gamma: float,
+    damping: float = 0.0,
+    *,
+    horizon: Any = None,
+    normalize: bool = False,
+    theta: Any = None,
+) -> np.ndarray:
     r"""The natural gradient ``(F + damping I)^-1 vec(grad J)``, reshaped to ``(F, A)``.
 
     ``F`` is :func:`fisher` (same ``horizon`` and ``normalize``), ``grad J``
@@ -589,8 +611,7 @@ class _LQR:
     horizon: int | None
 
 
-def _lqr_setup(env: Any, policy: Any, gamma: Any, horizon: Any, theta: Any,
-               log_std: Any) -> _LQR:
+def _lqr_setup(env: Any, policy: Any, gamma: Any, horizon: Any, theta: Any, log_std: Any) -> _LQR:
     gamma = _check_gamma(gamma)
     A = _float_matrix(env.A, "env.A")
     n = A.shape[0]
@@ -610,15 +631,31 @@ def _lqr_setup(env: Any, policy: Any, gamma: Any, horizon: Any, theta: Any,
     log_std = np.broadcast_to(log_std, (m,)).copy() if log_std.ndim == 0 else log_std
     if log_std.shape != (m,):
         raise ValueError(f"log_std must have shape ({m},), got {log_std.shape}")
-    if np.isnan(log_std).any() or (log_std == np.inf).any() or (
-            not explicit and not np.isfinite(log_std).all()):
+    if (
+        np.isnan(log_std).any()
+        or (log_std == np.inf).any()
+        or (not explicit and not np.isfinite(log_std).all())
+    ):
         raise ValueError("log_std must be finite (or -inf, for sigma = 0, when passed explicitly)")
     M, b = _affine_features(policy.features, n, theta.shape[0])
     H = _resolve_horizon(horizon, getattr(env, "max_episode_steps", None))
     init_std = check_real(env.init_std, "env.init_std", minimum=0.0)
     noise_std = check_real(env.noise_std, "env.noise_std", minimum=0.0)
-    return _LQR(A=A, B=B, Q=Q, R=R, init_var=init_std**2, noise_var=noise_std**2, M=M, b=b,
-                L=theta.T @ M, c=theta.T @ b, sig2=np.exp(2.0 * log_std), gamma=gamma, horizon=H)
+    return _LQR(
+        A=A,
+        B=B,
+        Q=Q,
+        R=R,
+        init_var=init_std**2,
+        noise_var=noise_std**2,
+        M=M,
+        b=b,
+        L=theta.T @ M,
+        c=theta.T @ b,
+        sig2=np.exp(2.0 * log_std),
+        gamma=gamma,
+        horizon=H,
+    )
 
 
 def _dlyap(a: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -648,8 +685,9 @@ def _lqr_solve(s: _LQR, want_gradient: bool) -> tuple[float, np.ndarray, np.ndar
         for t in range(T):
             means[t], covs[t] = mean, cov
             u_mean = L @ mean + c
-            cost += g**t * (np.trace(QL @ cov) + mean @ Q @ mean + u_mean @ R @ u_mean
-                            + s.sig2 @ dRdiag)
+            cost += g**t * (
+                np.trace(QL @ cov) + mean @ Q @ mean + u_mean @ R @ u_mean + s.sig2 @ dRdiag
+            )
             mean = Acl @ mean + Bc
             cov = Acl @ cov @ Acl.T + W
             cov = 0.5 * (cov + cov.T)
@@ -683,8 +721,9 @@ def _lqr_solve(s: _LQR, want_gradient: bool) -> tuple[float, np.ndarray, np.ndar
         P = _dlyap(math.sqrt(g) * Acl.T, QL)
         p = np.linalg.solve(np.eye(n) - g * Acl.T, L.T @ R @ c + g * Acl.T @ P @ Bc)
         if g < 1.0:
-            const = (c @ R @ c + s.sig2 @ dRdiag
-                     + g * (np.trace(P @ W) + Bc @ P @ Bc + 2.0 * p @ Bc)) / (1.0 - g)
+            const = (
+                c @ R @ c + s.sig2 @ dRdiag + g * (np.trace(P @ W) + Bc @ P @ Bc + 2.0 * p @ Bc)
+            ) / (1.0 - g)
         else:
             const = 0.0
         cost = float(np.trace(P @ X0) + const)
@@ -696,8 +735,9 @@ def _lqr_solve(s: _LQR, want_gradient: bool) -> tuple[float, np.ndarray, np.ndar
                 e = R @ c + g * B.T @ (P @ Bc + p)
                 mean_sum = np.linalg.solve(np.eye(n) - g * Acl, g * steps * Bc)
                 cross = np.outer(Acl @ mean_sum, Bc)
-                X_sum = _dlyap(math.sqrt(g) * Acl,
-                               X0 + g * (cross + cross.T + steps * (np.outer(Bc, Bc) + W)))
+                X_sum = _dlyap(
+                    math.sqrt(g) * Acl, X0 + g * (cross + cross.T + steps * (np.outer(Bc, Bc) + W))
+                )
                 GL = 2.0 * (E @ X_sum + np.outer(e, mean_sum))
                 Gc = 2.0 * (E @ mean_sum + steps * e)
                 Gs = steps * (dRdiag + g * np.diag(B.T @ P @ B))
@@ -711,8 +751,15 @@ def _lqr_solve(s: _LQR, want_gradient: bool) -> tuple[float, np.ndarray, np.ndar
     return J, grad_theta, grad_log_std
 
 
-def lqr_objective(env: Any, policy: Any, gamma: float, *, horizon: Any = None,
-                  theta: Any = None, log_std: Any = None) -> float:
+def lqr_objective(
+    env: Any,
+    policy: Any,
+    gamma: float,
+    *,
+    horizon: Any = None,
+    theta: Any = None,
+    log_std: Any = None,
+) -> float:
     r"""Expected discounted return of a linear Gaussian policy on an LQR, exactly.
 
     With affine features ``phi(x) = M x + b`` the policy is
@@ -748,8 +795,15 @@ def lqr_objective(env: Any, policy: Any, gamma: float, *, horizon: Any = None,
     return _lqr_solve(s, want_gradient=False)[0]
 
 
-def lqr_gradient(env: Any, policy: Any, gamma: float, *, horizon: Any = None,
-                 theta: Any = None, log_std: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def lqr_gradient(
+    env: Any,
+    policy: Any,
+    gamma: float,
+    *,
+    horizon: Any = None,
+    theta: Any = None,
+    log_std: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""``(grad_theta J (F, D), grad_log_std J (D,))`` of :func:`lqr_objective`.
 
     Exact differentiation of the mean/covariance recursion, organised

@@ -26,35 +26,45 @@ def space_to_json(space: gym.Space) -> dict[str, Any]:
     if isinstance(space, gym.spaces.Discrete):
         return {"type": "Discrete", "n": int(space.n)}
     if isinstance(space, gym.spaces.Box):
-        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
-                "low": [repr(float(v)) for v in np.ravel(space.low)],
-                "high": [repr(float(v)) for v in np.ravel(space.high)]}
+        return {
+            "type": "Box",
+            "shape": list(space.shape),
+            "dtype": str(space.dtype),
+            "low": [repr(float(v)) for v in np.ravel(space.low)],
+            "high": [repr(float(v)) for v in np.ravel(space.high)],
+        }
     raise ValueError(f"cannot record a {type(space).__name__} space")
 
 
 def _describe_env(env: Any) -> dict[str, Any]:
     return {
         "env_id": getattr(env, "id", None) or getattr(getattr(env, "spec", None), "id", None),
-        "observation_space": space_to_json(env.single_observation_space
-                                           if hasattr(env, "single_observation_space")
-                                           else env.observation_space),
-        "action_space": space_to_json(env.single_action_space
-                                      if hasattr(env, "single_action_space")
-                                      else env.action_space),
+        "observation_space": space_to_json(
+            env.single_observation_space
+            if hasattr(env, "single_observation_space")
+            else env.observation_space
+        ),
+        "action_space": space_to_json(
+            env.single_action_space if hasattr(env, "single_action_space") else env.action_space
+        ),
     }
 
 
 def save_policy(policy: Any, path: str | os.PathLike, env: Any = None) -> None:
     from pgfast.policies import LinearGaussian, LinearSoftmax
 
-    meta: dict[str, Any] = {"format": FORMAT, "version": VERSION,
-                            "features": policy.features.config()}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "features": policy.features.config(),
+    }
     arrays = {"theta": np.asarray(policy.theta)}
     if isinstance(policy, LinearSoftmax):
         meta.update(policy="LinearSoftmax", n_actions=policy.n_actions)
     elif isinstance(policy, LinearGaussian):
-        meta.update(policy="LinearGaussian", action_dim=policy.action_dim,
-                    learn_std=policy.learn_std)
+        meta.update(
+            policy="LinearGaussian", action_dim=policy.action_dim, learn_std=policy.learn_std
+        )
         arrays["log_std"] = np.asarray(policy.log_std)
     else:
         raise TypeError(f"cannot save a {type(policy).__name__}")
@@ -117,7 +127,9 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
     if not isinstance(version, int) or version > VERSION or version < 1:
         raise _fail(path, f"format version {version!r}; this pgfast reads versions 1 to {VERSION}")
     if theta.dtype.kind != "f" or theta.ndim not in (1, 2):
-        raise _fail(path, f"theta must be a 1-D or 2-D float array, got {theta.dtype} {theta.shape}")
+        raise _fail(
+            path, f"theta must be a 1-D or 2-D float array, got {theta.dtype} {theta.shape}"
+        )
     try:
         features = features_module.from_config(meta.get("features"))
     except (ValueError, TypeError) as exc:
@@ -130,8 +142,15 @@ def load_policy(path: str | os.PathLike, env: Any = None) -> Any:
         elif kind == "LinearGaussian":
             if log_std is None:
                 raise _fail(path, "a LinearGaussian needs log_std")
-            policy = LinearGaussian(features, meta["action_dim"], log_std=log_std,
-                                    learn_std=bool(meta.get("learn_std", True)), theta=theta)
+            if not isinstance(features, features_module.FeatureMap):
+                raise _fail(path, "a LinearGaussian needs state features")
+            policy = LinearGaussian(
+                features,
+                meta["action_dim"],
+                log_std=log_std,
+                learn_std=bool(meta.get("learn_std", True)),
+                theta=theta,
+            )
         else:
             raise _fail(path, f"unknown policy class {kind!r}")
     except (KeyError, TypeError) as exc:
@@ -158,12 +177,16 @@ def _check_entry_sizes(f: Any, path: Any) -> None:
             for name in z.namelist():
                 with z.open(name) as member:
                     version = np.lib.format.read_magic(member)
-                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                            else np.lib.format.read_array_header_2_0)
+                    read = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
                     shape, _, dtype = read(member)
                     if dtype.hasobject:
-                        raise _fail(path, f"entry {name!r} holds Python objects, which would "
-                                          "need pickle")
+                        raise _fail(
+                            path, f"entry {name!r} holds Python objects, which would need pickle"
+                        )
                     if int(np.prod(shape, dtype=np.float64)) > MAX_ENTRY_ELEMENTS:
                         raise _fail(path, f"entry {name!r} claims shape {shape}")
     except ValueError as exc:
@@ -192,4 +215,6 @@ def _short(space: dict[str, Any]) -> str:
     if space.get("type") == "Discrete":
         return f"Discrete({space.get('n')})"
     low, high = space.get("low", []), space.get("high", [])
-    return f"Box(shape={tuple(space.get('shape', ()))}, {space.get('dtype')}, low={low}, high={high})"
+    return (
+        f"Box(shape={tuple(space.get('shape', ()))}, {space.get('dtype')}, low={low}, high={high})"
+    )

@@ -165,8 +165,10 @@ class TabularMDP:
         Gymnasium sets no time limit; pgfast truncates after 200 steps by
         default so that every episode ends (``None`` removes the limit).
         """
-        steps = 0 if max_episode_steps is None else check_int(
-            max_episode_steps, "max_episode_steps", minimum=1
+        steps = (
+            0
+            if max_episode_steps is None
+            else check_int(max_episode_steps, "max_episode_steps", minimum=1)
         )
         P, R, initial, terminal = _core.cliff_walking_tables(steps)
         return cls(P, R, initial, terminal, max_episode_steps, name="CliffWalking-v1")
@@ -193,8 +195,10 @@ class TabularMDP:
             )
         n_states = len(table)
         if n_states == 0 or set(table) != set(range(n_states)):
-            raise ValueError("from_gymnasium: unwrapped.P must map the states 0..S-1, got keys "
-                             f"{sorted(table, key=repr)[:5]}...")
+            raise ValueError(
+                "from_gymnasium: unwrapped.P must map the states 0..S-1, got keys "
+                f"{sorted(table, key=repr)[:5]}..."
+            )
         first = table[0]
         n_actions = len(first) if isinstance(first, dict) else 0
         if n_actions == 0:
@@ -208,19 +212,24 @@ class TabularMDP:
         for s in range(n_states):
             row = table[s]
             if not isinstance(row, dict) or set(row) != set(range(n_actions)):
-                raise ValueError(f"from_gymnasium: unwrapped.P[{s}] must map the actions "
-                                 f"0..{n_actions - 1}")
+                raise ValueError(
+                    f"from_gymnasium: unwrapped.P[{s}] must map the actions 0..{n_actions - 1}"
+                )
             for a in range(n_actions):
                 for outcome in row[a]:
                     try:
                         p, s_next, r, terminated = outcome
                         p, r, s_next = float(p), float(r), operator.index(s_next)
                     except (TypeError, ValueError):
-                        raise ValueError(f"from_gymnasium: P[{s}][{a}] holds {outcome!r}, not "
-                                         "(probability, next state, reward, terminated)") from None
+                        raise ValueError(
+                            f"from_gymnasium: P[{s}][{a}] holds {outcome!r}, not "
+                            "(probability, next state, reward, terminated)"
+                        ) from None
                     if not 0 <= s_next < n_states:
-                        raise ValueError(f"from_gymnasium: P[{s}][{a}] leads to state {s_next}, "
-                                         f"outside 0..{n_states - 1}")
+                        raise ValueError(
+                            f"from_gymnasium: P[{s}][{a}] leads to state {s_next}, "
+                            f"outside 0..{n_states - 1}"
+                        )
                     P[s, a, s_next] += p
                     if reward_seen[s, a, s_next] and R[s, a, s_next] != r and p > 0:
                         conflicts.append((s, a, s_next))
@@ -234,8 +243,10 @@ class TabularMDP:
         terminal = enters_terminating
         initial = as_float_array(initial, "initial_state_distrib", ndim=1)
         if initial.shape != (n_states,):
-            raise ValueError(f"from_gymnasium: initial_state_distrib must have shape ({n_states},),"
-                             f" got {initial.shape}")
+            raise ValueError(
+                f"from_gymnasium: initial_state_distrib must have shape ({n_states},),"
+                f" got {initial.shape}"
+            )
         reachable = _reachable(P, initial, terminal)
         for s, a, s_next in conflicts:
             if reachable[s]:

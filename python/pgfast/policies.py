@@ -82,8 +82,10 @@ class _LinearPolicy:
                 else:
                     self._readers += 1
         if busy:
-            raise RuntimeError("this policy is being used by another thread (training beside "
-                               "another use of its parameters); use one policy per thread")
+            raise RuntimeError(
+                "this policy is being used by another thread (training beside "
+                "another use of its parameters); use one policy per thread"
+            )
         try:
             yield
         finally:
@@ -131,21 +133,26 @@ class LinearSoftmax(_LinearPolicy):
         array([[0.5, 0.5]])
     """
 
-    def __init__(self, features: FeatureMap | StateActionMap, n_actions: int,
-                 theta: Any = None) -> None:
+    def __init__(
+        self, features: FeatureMap | StateActionMap, n_actions: int, theta: Any = None
+    ) -> None:
         self.n_actions = check_int(n_actions, "n_actions", minimum=1)
         if isinstance(features, StateActionMap):
             if features.n_actions != self.n_actions:
-                raise ValueError(f"the state-action features describe {features.n_actions} "
-                                 f"actions, but n_actions is {self.n_actions}")
+                raise ValueError(
+                    f"the state-action features describe {features.n_actions} "
+                    f"actions, but n_actions is {self.n_actions}"
+                )
             shape: tuple[int, ...] = (features.n_features,)
             self._model = features._policy_core()
         elif isinstance(features, FeatureMap):
             shape = (features.n_features, self.n_actions)
             self._model = _core.softmax_policy(features._core, self.n_actions)
         else:
-            raise TypeError("features must be a pgfast.features map (state or state-action), "
-                            f"got {type(features).__name__}")
+            raise TypeError(
+                "features must be a pgfast.features map (state or state-action), "
+                f"got {type(features).__name__}"
+            )
         super().__init__(features, shape, theta)
 
     @property
@@ -179,8 +186,9 @@ class LinearSoftmax(_LinearPolicy):
         lp = self.log_probs(obs)
         return -(np.exp(lp) * lp).sum(axis=1)
 
-    def act(self, obs: Any, deterministic: bool = False,
-            rng: np.random.Generator | int | None = None) -> np.ndarray:
+    def act(
+        self, obs: Any, deterministic: bool = False, rng: np.random.Generator | int | None = None
+    ) -> np.ndarray:
         """Sample ``a ~ pi(.|s)`` (or the most probable action), shape ``(N,)`` int64."""
         return self._model.act(self._theta, None, obs, bool(deterministic), _seed_from(rng))
 
@@ -205,11 +213,19 @@ class LinearGaussian(_LinearPolicy):
                [0.]])
     """
 
-    def __init__(self, features: FeatureMap, action_dim: int, log_std: Any = 0.0,
-                 learn_std: bool = True, theta: Any = None) -> None:
+    def __init__(
+        self,
+        features: FeatureMap,
+        action_dim: int,
+        log_std: Any = 0.0,
+        learn_std: bool = True,
+        theta: Any = None,
+    ) -> None:
         self.action_dim = check_int(action_dim, "action_dim", minimum=1)
         if not isinstance(features, FeatureMap):
-            raise TypeError(f"features must be a pgfast.features map, got {type(features).__name__}")
+            raise TypeError(
+                f"features must be a pgfast.features map, got {type(features).__name__}"
+            )
         super().__init__(features, (features.n_features, self.action_dim), theta)
         self._log_std = _log_std_array(log_std, self.action_dim)
         self._learn_std = bool(learn_std)
@@ -256,14 +272,16 @@ class LinearGaussian(_LinearPolicy):
         """Differential entropy ``sum_d (log_std_d + log(2 pi e) / 2)`` (state-independent)."""
         return float(np.sum(self._log_std + 0.5 * np.log(2 * np.pi * np.e)))
 
-    def act(self, obs: Any, deterministic: bool = False,
-            rng: np.random.Generator | int | None = None) -> np.ndarray:
+    def act(
+        self, obs: Any, deterministic: bool = False, rng: np.random.Generator | int | None = None
+    ) -> np.ndarray:
         """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``."""
-        return self._model.act(self._theta, self._log_std, obs, bool(deterministic),
-                              _seed_from(rng))
+        return self._model.act(
+            self._theta, self._log_std, obs, bool(deterministic), _seed_from(rng)
+        )
 
     def __repr__(self) -> str:
-        return (f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "
-                f"learn_std={self.learn_std})")
-
-
+        return (
+            f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "
+            f"learn_std={self.learn_std})"
+        )
