@@ -136,16 +136,7 @@ void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int6
   const std::int64_t n_envs =
       steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), episodes);
   used_envs_ = n_envs;
-  EpisodeJob job;
-  job.policy = policy_.get();
-  job.params = params;
-  job.layout = layout_;
-  job.deterministic = deterministic;
-  job.record_obs = record_obs;
-  job.max_steps = env_.max_episode_steps();
-  job.low = low_.data();
-  job.high = high_.data();
-  job.env_id = env_id_.c_str();
+  const EpisodeJob job = make_job(params, deterministic, record_obs);
   for (std::int64_t i = 0; i < n_envs; ++i) bufs_[static_cast<std::size_t>(i)].clear();
   stop_.store(false);
   auto last_poll = std::chrono::steady_clock::now();
@@ -184,15 +175,23 @@ void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int6
   gather();
 }
 
-void Collector::run_one(const PolicyParams& params, std::int64_t i) {
+EpisodeJob Collector::make_job(const PolicyParams& params, bool deterministic,
+                               bool record_obs) const {
   EpisodeJob job;
   job.policy = policy_.get();
   job.params = params;
   job.layout = layout_;
+  job.deterministic = deterministic;
+  job.record_obs = record_obs;
   job.max_steps = env_.max_episode_steps();
   job.low = low_.data();
   job.high = high_.data();
   job.env_id = env_id_.c_str();
+  return job;
+}
+
+void Collector::run_one(const PolicyParams& params, std::int64_t i) {
+  const EpisodeJob job = make_job(params, false, false);
   EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
   b.clear();
   env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);

@@ -213,6 +213,7 @@ class Collector {
 
  private:
   void check_compatible() const;
+  EpisodeJob make_job(const PolicyParams& params, bool deterministic, bool record_obs) const;
   void gather();
   void poll_stop(std::chrono::steady_clock::time_point& last);
 
