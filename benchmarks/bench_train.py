@@ -46,6 +46,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import reference_numpy  # noqa: E402
+from common import ALGO  # noqa: E402
 
 TARGET = 475.0
 
@@ -73,17 +74,7 @@ def pgfast_run(
     if state_action:
         phi = pg.features.StateAction(phi, action_features=np.eye(2))
     policy = pg.LinearSoftmax(phi, n_actions=2)
-    algo = pg.Reinforce(
-        env,
-        policy,
-        lr=0.05,
-        gamma=0.99,
-        episodes_per_update=16,
-        returns="reward_to_go",
-        baseline="mean",
-        optimizer="adam",
-        seed=seed,
-    )
+    algo = pg.Reinforce(env, policy, seed=seed, **ALGO)
     start = time.perf_counter()
     history = algo.train(iterations, target_return=TARGET if stop else None)
     total = time.perf_counter() - start

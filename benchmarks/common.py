@@ -10,7 +10,7 @@ from typing import Any
 
 STEP_ENVS = ("CartPole-v1", "Pendulum-v1")
 SECTIONS = ("stepping", "training", "scaling", "memory")
-# Hyperparameters shared by every training figure (the algorithm of bench_train.py).
+# The algorithm of every training figure (bench_train.py and sections 2 to 5).
 ALGO: dict[str, Any] = {
     "lr": 0.05,
     "gamma": 0.99,

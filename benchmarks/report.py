@@ -97,7 +97,7 @@ def _intro(res: dict) -> list[str]:
         ["peer", "status", "detail"], [[p["name"], p["status"], p["detail"]] for p in res["peers"]]
     )
 
-    L.append("## Targets (issue 5)")
+    L.append("## Targets")
     L.append("")
     L += table(
         ["target", "measured", "status", "note"],

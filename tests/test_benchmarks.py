@@ -20,7 +20,7 @@ MD_SECTIONS = (
     "# pgfast benchmarks",
     "## Machine",
     "## Peers",
-    "## Targets (issue 5)",
+    "## Targets",
     "## 1. Env stepping from Python",
     "### CartPole-v1",
     "### Pendulum-v1",

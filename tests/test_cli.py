@@ -448,17 +448,7 @@ def test_every_builtin_env_has_a_buildable_preset():
         assert env_id in presets.PRESETS
         env = pg.make(env_id, num_envs=2, seed=0, **settings["env_params"])
         policy, _, _, _ = build.build_policy(env, settings)
-        pg.Reinforce(
-            env,
-            policy,
-            lr=settings["lr"],
-            gamma=settings["gamma"],
-            episodes_per_update=settings["episodes_per_update"],
-            returns=settings["returns"],
-            baseline=settings["baseline"],
-            optimizer=settings["optimizer"],
-            seed=0,
-        )
+        build.build_algorithm(env, policy, settings, seed=0)
 
 
 # ------------------------------------------------------------- evaluate

@@ -129,3 +129,25 @@ def build_policy(
             learn_std=settings["learn_std"],
         )
     return policy, kind, spec, info
+
+
+#: The settings that configure the learner (the rest describe the env and policy).
+ALGORITHM_SETTINGS = (
+    "lr",
+    "gamma",
+    "episodes_per_update",
+    "returns",
+    "baseline",
+    "gae_lambda",
+    "normalize_advantages",
+    "optimizer",
+    "max_kl",
+)
+
+
+def build_algorithm(
+    env: Any, policy: Any, settings: dict[str, Any], seed: int, threads: int | None = None
+) -> pg.Reinforce:
+    """The learner a run's settings describe (those of ALGORITHM_SETTINGS it has)."""
+    options = {k: settings[k] for k in ALGORITHM_SETTINGS if k in settings}
+    return pg.Reinforce(env, policy, seed=seed, num_threads=threads, **options)

@@ -16,7 +16,7 @@ import numpy as np
 import pgfast as pg
 from pgfast._progress import Progress
 from pgfast.cli import rundir
-from pgfast.cli.build import build_policy, make_env
+from pgfast.cli.build import build_algorithm, build_policy, make_env
 from pgfast.cli.plots import plot_learning_curve
 from pgfast.cli.settings import command_line, resolve_settings
 from pgfast.presets import PRESETS
@@ -76,21 +76,7 @@ def set_up(args: argparse.Namespace) -> Setup:
     settings["policy"], settings["features"] = kind, spec
     settings["low"] = feature_info.get("low")
     settings["high"] = feature_info.get("high")
-    algo = pg.Reinforce(
-        env,
-        policy,
-        lr=settings["lr"],
-        gamma=settings["gamma"],
-        episodes_per_update=settings["episodes_per_update"],
-        returns=settings["returns"],
-        baseline=settings["baseline"],
-        gae_lambda=settings["gae_lambda"],
-        normalize_advantages=settings["normalize_advantages"],
-        optimizer=settings["optimizer"],
-        max_kl=settings["max_kl"],
-        seed=args.seed,
-        num_threads=args.threads,
-    )
+    algo = build_algorithm(env, policy, settings, args.seed, args.threads)
     settings["baseline"] = algo.settings["baseline"]
     out = Path(args.out) if args.out else rundir.default_out(args.env_id)
     return Setup(settings, given, env, policy, algo, out)
