@@ -141,19 +141,25 @@ py::array_t<double> log_probs(const PolicyModel& model, const py::handle& theta,
   return result;
 }
 
-py::array_t<double> mean(const PolicyModel& model, const py::handle& theta, const py::handle& obs) {
-  if (model.discrete()) throw py::type_error("mean is defined for Gaussian policies");
-  const Batch b = batch_of(model, theta, py::none(), obs, /*need_log_std=*/false);
+// (N, D) actions of a Gaussian policy: samples, or the mean when sampler is
+// null (act() returns mu then).
+py::array_t<double> gaussian_actions(const PolicyModel& model, const Batch& b, Rng* sampler) {
   const auto D = static_cast<py::ssize_t>(model.action_dim());
   py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
   double* dst = result.mutable_data();
   for_each_row(model, b,
                [&](const auto& policy, py::ssize_t i, const double* row, double* out,
                    double* action, double* scratch) {
-                 policy.act(b.params(), row, out, action, nullptr, scratch);
-                 for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = out[d];
+                 policy.act(b.params(), row, out, action, sampler, scratch);
+                 for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = action[d];
                });
   return result;
+}
+
+py::array_t<double> mean(const PolicyModel& model, const py::handle& theta, const py::handle& obs) {
+  if (model.discrete()) throw py::type_error("mean is defined for Gaussian policies");
+  return gaussian_actions(model, batch_of(model, theta, py::none(), obs, /*need_log_std=*/false),
+                          nullptr);
 }
 
 // log pi(a|s), (N,).
@@ -225,16 +231,7 @@ py::array act(const PolicyModel& model, const py::handle& theta, const py::handl
                  });
     return std::move(result);
   }
-  const auto D = static_cast<py::ssize_t>(model.action_dim());
-  py::array_t<double> result(std::vector<py::ssize_t>{b.n, D});
-  double* dst = result.mutable_data();
-  for_each_row(model, b,
-               [&](const auto& policy, py::ssize_t i, const double* row, double* out,
-                   double* action, double* scratch) {
-                 policy.act(b.params(), row, out, action, sampler, scratch);
-                 for (py::ssize_t d = 0; d < D; ++d) dst[i * D + d] = action[d];
-               });
-  return std::move(result);
+  return gaussian_actions(model, b, sampler);
 }
 
 std::vector<double> matrix_values(const py::handle& obj, const char* name, int ndim,
