@@ -106,23 +106,6 @@ class PyCallbackEnv final : public VecEnvBase {
   std::string id_;
 };
 
-SpaceSpec space_from_tuple(const py::tuple& t, const char* name) {
-  const auto kind = t[0].cast<std::string>();
-  if (kind == "discrete") {
-    const auto n = t[1].cast<std::int64_t>();
-    if (n < 1) throw py::value_error(concat(name, ": Discrete n must be >= 1"));
-    return SpaceSpec::make_discrete(n);
-  }
-  if (kind == "box") {
-    auto low = t[1].cast<std::vector<double>>();
-    auto high = t[2].cast<std::vector<double>>();
-    if (low.empty() || low.size() != high.size())
-      throw py::value_error(concat(name, ": Box low and high must be non-empty and equally long"));
-    return SpaceSpec::make_box(std::move(low), std::move(high), Dtype::kFloat64);
-  }
-  throw py::value_error(concat(name, ": unsupported space kind '", kind, "'"));
-}
-
 }  // namespace
 
 void bind_callback_env(py::module_& m) {

@@ -9,6 +9,7 @@ void bind_envs(py::module_& m);
 void bind_policies(py::module_& m);
 void bind_algorithms(py::module_& m);
 void bind_callback_env(py::module_& m);
+void bind_native(py::module_& m);
 }  // namespace pgfast::bind
 
 PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   pgfast::bind::bind_policies(m);
   pgfast::bind::bind_algorithms(m);
   pgfast::bind::bind_callback_env(m);
+  pgfast::bind::bind_native(m);
 }

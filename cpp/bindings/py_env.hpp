@@ -7,11 +7,14 @@
 #include <pybind11/pybind11.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "pgfast/check.hpp"
 #include "pgfast/envs/env.hpp"
 
 namespace pgfast::bind {
@@ -23,7 +26,10 @@ namespace py = pybind11;
 // is refused instead of racing.
 class PyVecEnv {
  public:
-  explicit PyVecEnv(std::unique_ptr<VecEnvBase> env) : env_(std::move(env)) {}
+  // keep_alive: what the env's code pointers point into (a NativeEnv's
+  // compiled functions), held as long as the env exists.
+  explicit PyVecEnv(std::unique_ptr<VecEnvBase> env, py::object keep_alive = py::none())
+      : keep_alive_(std::move(keep_alive)), env_(std::move(env)) {}
 
   class Guard {
    public:
@@ -47,6 +53,7 @@ class PyVecEnv {
   void close() {
     Guard guard(*this);
     env_.reset();
+    keep_alive_ = py::none();
   }
   bool closed() const { return !env_; }
 
@@ -64,9 +71,35 @@ class PyVecEnv {
     throw std::logic_error("unknown observation dtype");
   }
 
+  py::object keep_alive_;  // declared first: destroyed after the env
   std::unique_ptr<VecEnvBase> env_;
   std::atomic<bool> busy_{false};
 };
+
+// ("discrete", n) or ("box", low, high[, dtype]): a space described from
+// Python (dtype "float32" or "float64", float64 by default).
+inline SpaceSpec space_from_tuple(const py::tuple& t, const char* name) {
+  if (t.size() < 2)
+    throw py::value_error(concat(name, ": expected ('discrete', n) or ('box', ...)"));
+  const auto kind = t[0].cast<std::string>();
+  if (kind == "discrete") {
+    const auto n = t[1].cast<std::int64_t>();
+    if (n < 1) throw py::value_error(concat(name, ": Discrete n must be >= 1"));
+    return SpaceSpec::make_discrete(n);
+  }
+  if (kind == "box" && (t.size() == 3 || t.size() == 4)) {
+    auto low = t[1].cast<std::vector<double>>();
+    auto high = t[2].cast<std::vector<double>>();
+    if (low.empty() || low.size() != high.size())
+      throw py::value_error(concat(name, ": Box low and high must be non-empty and equally long"));
+    const std::string dtype = t.size() == 4 ? t[3].cast<std::string>() : "float64";
+    if (dtype != "float32" && dtype != "float64")
+      throw py::value_error(concat(name, ": Box dtype must be float32 or float64, got ", dtype));
+    return SpaceSpec::make_box(std::move(low), std::move(high),
+                               dtype == "float32" ? Dtype::kFloat32 : Dtype::kFloat64);
+  }
+  throw py::value_error(concat(name, ": unsupported space '", kind, "'"));
+}
 
 }  // namespace pgfast::bind
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "pgfast/thread_pool.hpp"
+#include "pgfast/user_code.hpp"
 
 namespace pgfast {
 
@@ -153,6 +154,10 @@ void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int6
         if (!more || stop_.load(std::memory_order_relaxed)) break;
         try {
           env_.collect(i, job, b, rng);
+        } catch (UserCodeError& e) {
+          if (e.env_index < 0) e.env_index = i;
+          b.error = std::current_exception();
+          break;
         } catch (...) {
           b.error = std::current_exception();
           break;
@@ -194,7 +199,12 @@ void Collector::run_one(const PolicyParams& params, std::int64_t i) {
   const EpisodeJob job = make_job(params, false, false);
   EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
   b.clear();
-  env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);
+  try {
+    env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);
+  } catch (UserCodeError& e) {
+    if (e.env_index < 0) e.env_index = i;
+    throw;
+  }
   order_.assign(1, {i, 0});
   offsets_.assign(1, 0);
   total_rows_ = b.episodes[0].length;

@@ -15,6 +15,7 @@ from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
 from pgfast.envs import GymnasiumEnv, LQREnv, SingleEnv, VectorEnv, list_envs, make
 from pgfast.io import load_policy
 from pgfast.mdp import TabularMDP
+from pgfast.native import NativeEnv, UserCodeError
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = [
@@ -23,10 +24,12 @@ __all__ = [
     "LQREnv",
     "LinearGaussian",
     "LinearSoftmax",
+    "NativeEnv",
     "Reinforce",
     "Rollout",
     "SingleEnv",
     "TabularMDP",
+    "UserCodeError",
     "VectorEnv",
     "__version__",
     "evaluate",

@@ -12,6 +12,7 @@ from pgfast._validation import check_int, check_seed
 from pgfast.gym_adapters import GymnasiumEnv, SingleEnv
 from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
+from pgfast.native import NativeEnv
 from pgfast.registry import REGISTRY, build_tabular, ids, lookup, params_doc, reject_unknown
 from pgfast.vector_env import VectorEnv
 
@@ -29,7 +30,7 @@ def list_envs() -> list[str]:
 
 
 def make(
-    id: str | TabularMDP,
+    id: str | TabularMDP | NativeEnv,
     num_envs: int = 1,
     seed: int | None = None,
     num_threads: int = 1,
@@ -40,7 +41,8 @@ def make(
     """Create ``num_envs`` copies of an environment, stepped in C++.
 
     Args:
-        id: an id from :func:`list_envs`, or a :class:`TabularMDP`.
+        id: an id from :func:`list_envs`, a :class:`TabularMDP`, or a :class:`NativeEnv`
+            (your own env compiled with numba).
         num_envs: number of environments in the batch.
         seed: seed of the random streams (drawn from the OS when ``None``).
         num_threads: threads used to step large batches; results do not depend on it.
@@ -66,8 +68,13 @@ def make(
     if isinstance(id, TabularMDP):
         reject_unknown(params, id.name, [])
         return build_tabular(id, num_envs, seed, num_threads, max_episode_steps)
+    if isinstance(id, NativeEnv):
+        reject_unknown(params, id.id, [])
+        return id.build(num_envs, seed, num_threads, max_episode_steps)
     if not isinstance(id, str):
-        raise TypeError(f"id must be an environment id or a TabularMDP, got {type(id).__name__}")
+        raise TypeError(
+            f"id must be an environment id, a TabularMDP or a NativeEnv, got {type(id).__name__}"
+        )
     return lookup(id).build(num_envs, seed, num_threads, max_episode_steps, params)
 
 

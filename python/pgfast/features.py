@@ -22,7 +22,9 @@ takes (``"fourier:3"``, ``"tiles:8x4"``, ...).
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -33,6 +35,7 @@ from pgfast._validation import as_float_array, check_finite, check_int, check_re
 
 __all__ = [
     "RBF",
+    "Custom",
     "FeatureMap",
     "Fourier",
     "Identity",
@@ -252,6 +255,104 @@ class TileCoding(FeatureMap):
         }
 
 
+class Custom(FeatureMap):
+    """A feature map you write in Python, compiled by numba and called by the engine
+    with no GIL (needs the optional extra ``pip install "pgfast-rl[numba]"``).
+
+    Args:
+        fn: ``fn(obs, out)`` writes ``phi(obs)`` into ``out``: ``obs`` float64
+            ``[obs_dim]``, ``out`` float64 ``[n_features]`` (zeroed before each call).
+            A plain function (compiled with ``boundscheck=True``) or a numba
+            dispatcher. Errors travel back as for :class:`pgfast.NativeEnv`: a
+            :class:`pgfast.UserCodeError` naming the function.
+        n_features: length of ``out``.
+        obs_dim: length of ``obs`` (an int or the observation space).
+
+    A policy with Custom features saves the function's import path
+    (``module:qualname``); :func:`pgfast.load_policy` imports it again.
+
+    Example:
+        >>> import numpy as np, pgfast as pg
+        >>> def squares(obs, out):
+        ...     for k in range(obs.shape[0]):
+        ...         out[k] = obs[k] * obs[k]
+        ...     out[obs.shape[0]] = 1.0
+        >>> phi = pg.features.Custom(squares, n_features=3, obs_dim=2)
+        >>> phi(np.array([[1.0, 2.0]]))
+        array([[1., 4., 1.]])
+    """
+
+    def __init__(self, fn: Callable[..., Any], n_features: int, obs_dim: int | gym.Space) -> None:
+        from pgfast import native
+
+        self.fn = fn
+        self.name = getattr(fn, "__qualname__", repr(fn))
+        self._n_features = check_int(n_features, "n_features", minimum=1, maximum=1 << 24)
+        self._obs_dim = _dim_of(obs_dim, "obs_dim")
+        if isinstance(obs_dim, gym.spaces.Discrete):
+            self._obs_dim = 1
+        self._token = native._register(self)
+        self._build()
+
+    def _build(self) -> None:
+        from pgfast import native
+
+        self._compiled = native.compile_features(self.fn, self._obs_dim, self._n_features)
+        self._core = _core.custom_features(
+            self._compiled, self._obs_dim, self._n_features, self._token
+        )
+
+    @property
+    def n_features(self) -> int:
+        return self._n_features
+
+    @property
+    def obs_dim(self) -> int:
+        return self._obs_dim
+
+    def config(self) -> dict[str, Any]:
+        fn = getattr(self.fn, "py_func", self.fn)
+        path = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', '?')}"
+        return {
+            "kind": "custom",
+            "fn": path,
+            "n_features": self._n_features,
+            "obs_dim": self._obs_dim,
+        }
+
+    # Pickled as its recipe (the function), never as compiled code.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"fn": self.fn, "n_features": self._n_features, "obs_dim": self._obs_dim}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["fn"], state["n_features"], state["obs_dim"])  # type: ignore[misc]
+
+
+def _import_function(path: Any) -> Callable[..., Any]:
+    """The function at ``module:qualname`` (how a Custom map is saved)."""
+    if not isinstance(path, str) or ":" not in path:
+        raise ValueError(f"a Custom map's fn must be 'module:qualname', got {path!r}")
+    module_name, qualname = path.split(":", 1)
+    if "<" in qualname:
+        raise ValueError(
+            f"the Custom map's function {path} was defined inside a function and cannot be "
+            "imported again; define it at module level to save and load the policy"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot import the Custom map's function {path}: {e}") from e
+    if not callable(obj):
+        raise ValueError(f"{path} is not a function")
+    return obj  # type: ignore[no-any-return]
+
+
+def _custom_from_config(fn: Any, n_features: Any, obs_dim: Any) -> Custom:
+    return Custom(_import_function(fn), n_features=n_features, obs_dim=obs_dim)
+
+
 class StateActionMap:
     """Base class: features ``phi(s, a)`` of a state and an action, for the
     softmax over state-action features ``pi(a|s) ~ exp(phi(s, a)^T theta)``
@@ -397,6 +498,7 @@ _KINDS: dict[str, Any] = {
     "tile_coding": TileCoding,
     "table": Table,
     "state_action_table": StateActionTable,
+    "custom": _custom_from_config,
 }
 
 

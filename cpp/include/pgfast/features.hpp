@@ -55,6 +55,13 @@ std::shared_ptr<FeatureMap> make_rbf(std::int64_t centers_per_dim, std::vector<d
 std::shared_ptr<FeatureMap> make_tile_coding(std::int64_t tilings, std::int64_t tiles_per_dim,
                                              std::vector<double> low, std::vector<double> high);
 
+// A user's map compiled by numba (python/pgfast/native.py): fn(obs, out)
+// returns kUserOk or kUserRaised (user_code.hpp). Failures and non-finite
+// features throw UserCodeError naming `token`. In custom_features.cpp.
+using CustomFeaturesFn = std::int32_t (*)(const double* obs, double* out);
+std::shared_ptr<FeatureMap> make_custom(CustomFeaturesFn fn, std::int64_t obs_dim,
+                                        std::int64_t n_features, std::uint64_t token);
+
 }  // namespace pgfast
 
 #endif  // PGFAST_FEATURES_HPP_

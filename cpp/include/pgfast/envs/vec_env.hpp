@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "pgfast/envs/env.hpp"
 #include "pgfast/rng.hpp"
 #include "pgfast/thread_pool.hpp"
+#include "pgfast/user_code.hpp"
 
 namespace pgfast {
 
@@ -31,6 +34,14 @@ struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().s
                                  std::declval<double*>(), std::declval<const std::int64_t*>(),
                                  std::int64_t{}, std::declval<double*>(), std::declval<bool*>()))>>
     : std::true_type {};
+
+// Models that run a user's code (NativeModel) declare kUserCode: their
+// calls may throw UserCodeError, which VecEnv completes with the env index.
+template <class Model, class = void>
+struct runs_user_code : std::false_type {};
+template <class Model>
+struct runs_user_code<Model, std::void_t<decltype(Model::kUserCode)>>
+    : std::bool_constant<Model::kUserCode> {};
 
 // Keeps every buffer (num_envs times a row width) far from overflow and
 // from exhausting memory: 2**24 CartPoles already hold ~1 GiB of state.
@@ -116,7 +127,9 @@ class VecEnv final : public VecEnvBase {
   void get_observation(void* obs) const override {
     Obs* out = static_cast<Obs*>(obs);
     for (std::int64_t i = 0; i < num_envs_; ++i)
-      model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), out + i * obs_size_);
+      at_env(i, [&] {
+        model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), out + i * obs_size_);
+      });
   }
   std::vector<std::int64_t> elapsed_steps() const override { return elapsed_; }
 
@@ -245,15 +258,53 @@ class VecEnv final : public VecEnvBase {
     for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
   }
 
+  // Runs f for env i; a user callback's error learns which env it was.
+  template <class F>
+  static void at_env(std::int64_t i, F&& f) {
+    if constexpr (runs_user_code<Model>::value) {
+      try {
+        f();
+      } catch (UserCodeError& e) {
+        if (e.env_index < 0) e.env_index = i;
+        throw;
+      }
+    } else {
+      (void)i;
+      f();
+    }
+  }
+
   // Threads only pay off once each gets enough envs to amortise the wake-up.
   template <class F>
   void parallel(F&& fn) {
     const std::int64_t chunks = pool_ ? num_envs_ / Model::kParallelGrain : 1;
-    if (chunks >= 2) {
-      pool_->parallel_for(num_envs_, static_cast<int>(std::min<std::int64_t>(chunks, num_threads_)),
-                          fn);
-    } else {
+    if (chunks < 2) {
       fn(0, num_envs_);
+      return;
+    }
+    const int k = static_cast<int>(std::min<std::int64_t>(chunks, num_threads_));
+    if constexpr (runs_user_code<Model>::value) {
+      // An exception must not leave a worker thread (it would end the
+      // process): the lowest range's is rethrown here, so that which error
+      // is reported does not depend on timing.
+      std::mutex mutex;
+      std::exception_ptr error;
+      std::int64_t error_begin = num_envs_;
+      auto guarded = [&](std::int64_t b, std::int64_t e) {
+        try {
+          fn(b, e);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (b < error_begin) {
+            error_begin = b;
+            error = std::current_exception();
+          }
+        }
+      };
+      pool_->parallel_for(num_envs_, k, guarded);
+      if (error) std::rethrow_exception(error);
+    } else {
+      pool_->parallel_for(num_envs_, k, fn);
     }
   }
 
@@ -283,9 +334,11 @@ class VecEnv final : public VecEnvBase {
   void reset_range(std::int64_t begin, std::int64_t end, const bool* mask, Obs* obs) {
     for (std::int64_t i = begin; i < end; ++i) {
       if (mask && !mask[i]) continue;
-      reset_one(i);
-      if (obs)
-        model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+      at_env(i, [&] {
+        reset_one(i);
+        if (obs)
+          model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+      });
     }
   }
 
@@ -310,14 +363,17 @@ class VecEnv final : public VecEnvBase {
       } else {
         if constexpr (!has_step_block<Model>::value) {
           StepResult r;
-          if constexpr (Model::kDiscreteAction) {
-            r = model_.step(params_[k], state_row(i), static_cast<const std::int64_t*>(actions)[i],
-                            rngs_[k], scratch_row(i));
-          } else {
-            r = model_.step(params_[k], state_row(i),
-                            static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
-                            scratch_row(i));
-          }
+          at_env(i, [&] {
+            if constexpr (Model::kDiscreteAction) {
+              r = model_.step(params_[k], state_row(i),
+                              static_cast<const std::int64_t*>(actions)[i], rngs_[k],
+                              scratch_row(i));
+            } else {
+              r = model_.step(params_[k], state_row(i),
+                              static_cast<const double*>(actions) + i * action_dim_, rngs_[k],
+                              scratch_row(i));
+            }
+          });
           reward[i] = r.reward;
           terminated[i] = r.terminated;
         }
@@ -329,7 +385,9 @@ class VecEnv final : public VecEnvBase {
     }
     // A separate pass: for CartPole-like observations it vectorises.
     for (std::int64_t i = begin; i < end; ++i)
-      model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+      at_env(i, [&] {
+        model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), obs + i * obs_size_);
+      });
   }
 
   static const ParamField<Params>& find_field(const std::string& name) {
