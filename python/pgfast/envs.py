@@ -1,5 +1,6 @@
 """Vector environments stepped in C++: :func:`make` and :func:`list_envs`, both read from
-the env registry (:mod:`pgfast.registry`), and the env classes they return."""
+the env registry (:mod:`pgfast.registry`), the env classes they return, and
+:func:`describe_backend`, which says how an env is stepped."""
 
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ from pgfast.gym_adapters import GymnasiumEnv, SingleEnv
 from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
 from pgfast.registry import REGISTRY, build_tabular, ids, lookup, params_doc, reject_unknown
-from pgfast.vector_env import VectorEnv
+from pgfast.vector_env import BACKEND_NOTES, VectorEnv
 
-__all__ = ["GymnasiumEnv", "LQREnv", "SingleEnv", "VectorEnv", "as_vector_env", "list_envs", "make"]
+__all__ = [
+    "GymnasiumEnv",
+    "LQREnv",
+    "SingleEnv",
+    "VectorEnv",
+    "as_vector_env",
+    "describe_backend",
+    "list_envs",
+    "make",
+]
 
 
 def list_envs() -> list[str]:
@@ -89,3 +99,17 @@ def as_vector_env(env: Any) -> VectorEnv:
     raise TypeError(
         f"env must be a pgfast.VectorEnv, a gymnasium.Env or an env id, got {type(env).__name__}"
     )
+
+
+def describe_backend(env: VectorEnv) -> str:
+    """One line for people: the env's id, its :attr:`~VectorEnv.backend` and what that costs.
+
+    The door an env took decides its speed more than anything else in a run.
+
+    >>> import pgfast as pg
+    >>> pg.envs.describe_backend(pg.make("CartPole-v1", seed=0))
+    'CartPole-v1: native (stepped in C++ by pgfast)'
+    """
+    backend = env.backend
+    note = BACKEND_NOTES.get(backend)
+    return f"{env.id}: {backend} ({note})" if note else f"{env.id}: {backend}"

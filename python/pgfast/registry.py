@@ -27,7 +27,7 @@ from pgfast import _core
 from pgfast._validation import as_float_array, check_real
 from pgfast.lqr import build_lqr, lqr_spaces
 from pgfast.mdp import TabularMDP
-from pgfast.vector_env import VectorEnv
+from pgfast.vector_env import Backend, VectorEnv
 
 #: ``(num_envs, seed, num_threads, max_episode_steps, **params) -> VectorEnv``; ``make`` has
 #: checked the four arguments and filled in every parameter's default.
@@ -182,9 +182,16 @@ def _classic_spec(env_id: str) -> EnvSpec:
 
 
 def build_tabular(
-    mdp: TabularMDP, num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None
+    mdp: TabularMDP,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
+    max_episode_steps: int | None,
+    *,
+    backend: Backend = "native",
 ) -> VectorEnv:
-    """A :class:`VectorEnv` stepping ``mdp`` (``max_episode_steps`` overrides its time limit)."""
+    """A :class:`VectorEnv` stepping ``mdp`` (``max_episode_steps`` overrides its time limit);
+    ``backend`` says where the tables came from (``"native-table"``: Gymnasium's ``P``)."""
     steps = max_episode_steps if max_episode_steps is not None else mdp.max_episode_steps
     if steps != mdp.max_episode_steps:
         # env.mdp must describe the env as stepped (pg.exact reads its time limit).
@@ -192,7 +199,7 @@ def build_tabular(
     core = _core.make_tabular(
         mdp.P, mdp.R, mdp.initial, mdp.terminal, steps or 0, mdp.name, num_envs, seed, num_threads
     )
-    return VectorEnv(core, mdp=mdp)
+    return VectorEnv(core, mdp=mdp, backend=backend)
 
 
 def _frozen_lake(map_name: str) -> Builder:
