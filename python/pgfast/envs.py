@@ -29,7 +29,8 @@ __all__ = [
 
 
 def list_envs() -> list[str]:
-    """Ids accepted by :func:`make`.
+    """Ids accepted by :func:`make`: pgfast's own envs, and Gymnasium's toy-text ids whose
+    ``P`` tables it converts (``Taxi-v4``), all stepped in C++.
 
     >>> import pgfast as pg
     >>> "CartPole-v1" in pg.list_envs()
@@ -48,6 +49,10 @@ def make(
     **params: Any,
 ) -> VectorEnv:
     """Create ``num_envs`` copies of an environment, stepped in C++.
+
+    A Gymnasium toy-text id (``"Taxi-v4"``) is read from Gymnasium's ``P`` tables the first
+    time it is made in a process (``env.backend == "native-table"``); the tables are then
+    reused.
 
     Args:
         id: an id from :func:`list_envs`, or a :class:`TabularMDP`.
@@ -88,8 +93,12 @@ if make.__doc__:  # None under python -OO
 
 
 def as_vector_env(env: Any) -> VectorEnv:
-    """A pgfast env as is; a ``gymnasium.Env``, or an id pgfast does not have,
-    as a :class:`GymnasiumEnv`."""
+    """A pgfast env as is; an id :func:`make` knows through :func:`make` (so ``"Taxi-v4"``
+    runs from its tables); a ``gymnasium.Env``, or an id pgfast does not have, as a
+    :class:`GymnasiumEnv`.
+
+    A ``gymnasium.Env`` object is always stepped through Gymnasium, even a toy-text one:
+    its wrappers may change what ``unwrapped.P`` says."""
     if isinstance(env, VectorEnv):
         return env
     if isinstance(env, gym.Env):
@@ -107,6 +116,8 @@ def describe_backend(env: VectorEnv) -> str:
     The door an env took decides its speed more than anything else in a run.
 
     >>> import pgfast as pg
+    >>> pg.envs.describe_backend(pg.make("Taxi-v4", seed=0))
+    "Taxi-v4: native-table (TabularMDP from Gymnasium's P tables, stepped in C++)"
     >>> pg.envs.describe_backend(pg.make("CartPole-v1", seed=0))
     'CartPole-v1: native (stepped in C++ by pgfast)'
     """
