@@ -7,6 +7,11 @@ The references are Gymnasium itself: its ``unwrapped.P`` read here by a plain lo
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -274,3 +279,62 @@ def test_random_policy_returns_match_gymnasium():
         assert abs(ours.mean() - theirs.mean()) < 4 * se, (ours.mean(), theirs.mean(), se)
     assert ours_len.max() == 200  # most random episodes run into the time limit
     assert ours_len.min() < 200  # some end by delivering the passenger
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgfast", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cli_trains_taxi_through_the_native_door(tmp_path: Path):
+    out = tmp_path / "taxi"
+    result = cli(
+        "train",
+        "Taxi-v4",
+        "--iterations",
+        "2",
+        "--episodes-per-update",
+        "4",
+        "--eval-episodes",
+        "2",
+        "--no-plot",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == f"env Taxi-v4: native-table ({TAXI_NOTE})"
+    config = json.loads((out / "config.json").read_text())
+    assert config["env_backend"] == "native-table"
+    assert config["features"] == {"kind": "one_hot", "n": 500}
+    result = cli("evaluate", str(out), "--episodes", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == f"env Taxi-v4: native-table ({TAXI_NOTE})"
+    assert result.stdout.startswith("Taxi-v4: 2 episodes")
+    # Parameters pass through --env-params.
+    result = cli(
+        "train",
+        "Taxi-v4",
+        "--iterations",
+        "1",
+        "--episodes-per-update",
+        "2",
+        "--eval-episodes",
+        "0",
+        "--no-plot",
+        "--env-params",
+        '{"is_rainy": true}',
+        "--out",
+        str(tmp_path / "rainy"),
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "rainy" / "config.json").read_text())
+    assert config["settings"]["env_params"] == {"is_rainy": True}
+    assert config["env_backend"] == "native-table"

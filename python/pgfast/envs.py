@@ -113,7 +113,8 @@ def as_vector_env(env: Any) -> VectorEnv:
 def describe_backend(env: VectorEnv) -> str:
     """One line for people: the env's id, its :attr:`~VectorEnv.backend` and what that costs.
 
-    The door an env took decides its speed more than anything else in a run.
+    The CLI prints it first, because the door an env took decides its speed more than
+    anything else in a run.
 
     >>> import pgfast as pg
     >>> pg.envs.describe_backend(pg.make("Taxi-v4", seed=0))
