@@ -228,6 +228,13 @@ def body(data):
     elif which.startswith("FrozenLake") and draw(st.booleans()):
         kwargs["is_slippery"] = draw(st.sampled_from([True, False, 1, None, np.bool_(True),
                                                       "yes"]))
+    elif which == "Taxi-v4":
+        if draw(st.booleans()):
+            kwargs["is_rainy"] = draw(st.sampled_from([True, False, 1, None, np.bool_(True),
+                                                       "yes"]))
+        if draw(st.booleans()):
+            kwargs["rainy_probability"] = draw(st.one_of(st.floats(0, 1), real_floats(),
+                                                         anything([()])))
     elif which == "Bandit":
         k = draw(st.integers(0, 4))
         if draw(st.integers(0, 5)):

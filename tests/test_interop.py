@@ -58,14 +58,17 @@ def test_learning_on_a_gymnasium_env_instance():
     assert pg.evaluate(env, policy, episodes=10).mean() >= 475
 
 
-def test_a_gymnasium_id_pgfast_does_not_have_runs_through_gymnasium():
+def test_a_gymnasium_env_runs_through_gymnasium():
+    # Taxi-v4 as an id runs from its tables (tests/test_toy_text_door.py); as a
+    # GymnasiumEnv or a gymnasium.Env object it is stepped by Gymnasium in Python.
     policy = pg.LinearSoftmax(pg.features.OneHot(500), n_actions=6)
     env = pg.GymnasiumEnv("Taxi-v4", seed=0)
     assert env.id == "Taxi-v4"
+    assert env.backend == "gymnasium-callback"
     assert env.max_episode_steps == 200
     history = pg.Reinforce(env, policy, episodes_per_update=4, seed=0).train(2)
     assert (history["length_mean"] <= 200).all()
-    batch = pg.rollout("Taxi-v4", policy, episodes=2, seed=0)
+    batch = pg.rollout(gym.make("Taxi-v4"), policy, episodes=2, seed=0)
     assert batch.observations.dtype == np.int64
     assert batch.episodes == 2
 

@@ -1,5 +1,6 @@
 """Vector environments stepped in C++: :func:`make` and :func:`list_envs`, both read from
-the env registry (:mod:`pgfast.registry`), and the env classes they return."""
+the env registry (:mod:`pgfast.registry`), the env classes they return, and
+:func:`describe_backend`, which says how an env is stepped."""
 
 from __future__ import annotations
 
@@ -14,13 +15,23 @@ from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
 from pgfast.native import NativeEnv
 from pgfast.registry import REGISTRY, build_tabular, ids, lookup, params_doc, reject_unknown
-from pgfast.vector_env import VectorEnv
+from pgfast.vector_env import BACKEND_NOTES, VectorEnv
 
-__all__ = ["GymnasiumEnv", "LQREnv", "SingleEnv", "VectorEnv", "as_vector_env", "list_envs", "make"]
+__all__ = [
+    "GymnasiumEnv",
+    "LQREnv",
+    "SingleEnv",
+    "VectorEnv",
+    "as_vector_env",
+    "describe_backend",
+    "list_envs",
+    "make",
+]
 
 
 def list_envs() -> list[str]:
-    """Ids accepted by :func:`make`.
+    """Ids accepted by :func:`make`: pgfast's own envs, and Gymnasium's toy-text ids whose
+    ``P`` tables it converts (``Taxi-v4``), all stepped in C++.
 
     >>> import pgfast as pg
     >>> "CartPole-v1" in pg.list_envs()
@@ -39,6 +50,10 @@ def make(
     **params: Any,
 ) -> VectorEnv:
     """Create ``num_envs`` copies of an environment, stepped in C++.
+
+    A Gymnasium toy-text id (``"Taxi-v4"``) is read from Gymnasium's ``P`` tables the first
+    time it is made in a process (``env.backend == "native-table"``); the tables are then
+    reused.
 
     Args:
         id: an id from :func:`list_envs`, a :class:`TabularMDP`, or a :class:`NativeEnv`
@@ -85,8 +100,12 @@ if make.__doc__:  # None under python -OO
 
 
 def as_vector_env(env: Any) -> VectorEnv:
-    """A pgfast env as is; a ``gymnasium.Env``, or an id pgfast does not have,
-    as a :class:`GymnasiumEnv`."""
+    """A pgfast env as is; an id :func:`make` knows through :func:`make` (so ``"Taxi-v4"``
+    runs from its tables); a ``gymnasium.Env``, or an id pgfast does not have, as a
+    :class:`GymnasiumEnv`.
+
+    A ``gymnasium.Env`` object is always stepped through Gymnasium, even a toy-text one:
+    its wrappers may change what ``unwrapped.P`` says."""
     if isinstance(env, VectorEnv):
         return env
     if isinstance(env, gym.Env):
@@ -96,3 +115,20 @@ def as_vector_env(env: Any) -> VectorEnv:
     raise TypeError(
         f"env must be a pgfast.VectorEnv, a gymnasium.Env or an env id, got {type(env).__name__}"
     )
+
+
+def describe_backend(env: VectorEnv) -> str:
+    """One line for people: the env's id, its :attr:`~VectorEnv.backend` and what that costs.
+
+    The CLI prints it first, because the door an env took decides its speed more than
+    anything else in a run.
+
+    >>> import pgfast as pg
+    >>> pg.envs.describe_backend(pg.make("Taxi-v4", seed=0))
+    "Taxi-v4: native-table (TabularMDP from Gymnasium's P tables, stepped in C++)"
+    >>> pg.envs.describe_backend(pg.make("CartPole-v1", seed=0))
+    'CartPole-v1: native (stepped in C++ by pgfast)'
+    """
+    backend = env.backend
+    note = BACKEND_NOTES.get(backend)
+    return f"{env.id}: {backend} ({note})" if note else f"{env.id}: {backend}"

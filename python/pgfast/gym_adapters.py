@@ -13,7 +13,7 @@ from gymnasium.vector.utils import batch_space
 from pgfast import _core
 from pgfast._validation import check_seed
 from pgfast.registry import ids
-from pgfast.vector_env import VectorEnv
+from pgfast.vector_env import Backend, VectorEnv
 
 
 class GymnasiumEnv(VectorEnv):
@@ -30,7 +30,13 @@ class GymnasiumEnv(VectorEnv):
         >>> env = pg.GymnasiumEnv(gym.make("CartPole-v1"), seed=0)
         >>> env.num_envs, env.single_action_space
         (1, Discrete(2))
+        >>> env.backend
+        'gymnasium-callback'
     """
+
+    # Even for a toy-text env pgfast could run from its tables: the caller chose this
+    # env object (with its wrappers), so it is what gets stepped.
+    _backend: Backend = "gymnasium-callback"
 
     def __init__(self, env: gym.Env | str, seed: int | None = None) -> None:
         if isinstance(env, str):

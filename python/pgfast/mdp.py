@@ -184,6 +184,9 @@ class TabularMDP:
         entered both with and without termination, or two outcomes of one
         ``(s, a)`` reaching the same ``s'`` with different rewards.
         ``max_episode_steps`` defaults to the env's registered time limit.
+
+        :func:`pgfast.make` does this itself for the toy-text ids it lists
+        (``pg.make("Taxi-v4")``, see :data:`pgfast.registry.TOY_TEXT`).
         """
         unwrapped = getattr(env, "unwrapped", env)
         table = getattr(unwrapped, "P", None)

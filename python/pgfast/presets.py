@@ -49,6 +49,7 @@ Pendulum-v1               -146.96     -189.8 .. -140.0  2.4 s    1.9 M   untrain
 FrozenLake-v1 (2)         0.75        0.67 .. 0.75      0.24 s   1.1 M   optimum 0.744
 FrozenLake8x8-v1 (2)      0.85        0.80 .. 0.92      1.5 s    6.4 M   optimum 0.913
 CliffWalking-v1 (3)       -17         -17 .. -17        0.28 s   0.43 M  optimum -13
+Taxi-v4 (7)               7.57        7.54 .. 8.23      1.9 s    1.2 M   optimum 7.93
 Bandit (4)                1.48        1.31 .. 1.72      <0.01 s  4800    best arm's mean 1.5
 ContinuousBandit (5)      -0.01       -0.02 .. 0.02     <0.01 s  6400    optimum 0
 LQR (6)                   -4.59       -5.58 .. -4.41    0.15 s   1.9 M   optimum -4.68
@@ -71,6 +72,12 @@ LQR (6)                   -4.59       -5.58 .. -4.41    0.15 s   1.9 M   optimum
 (6) :data:`LQR_EXAMPLE`, 100 steps from ``x0 ~ N(0, I)``; the 100 episodes
     estimate the cost to about +-0.5. Computed exactly, the greedy gains of
     seeds 0-4 cost 4.73-4.75, 1.1-1.4% above the Riccati optimum 4.679.
+(7) Run from Gymnasium's P tables (backend ``native-table``). Moves are
+    deterministic, so a greedy policy that keeps one bad action in a state
+    loops there until the 200-step limit; 100 episodes can miss such a state
+    (each of the 300 start states has probability 1/300). Computed exactly,
+    the greedy policies of seeds 0-4 return 6.10-7.82 (optimum 7.93, by value
+    iteration over the 200 steps); 3000 iterations did not remove the loops.
 
 """
 
@@ -210,6 +217,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 0.2,
         "gamma": 1.0,
         "baseline": "value",
+    },
+    # Deterministic moves: a greedy policy that still prefers a wall or a bad pickup in
+    # one state loops there until the time limit (-200), so training runs until the
+    # stochastic policy has left every such habit (lr 0.2 or 1000 iterations leave some).
+    "Taxi-v4": {
+        "features": "onehot",
+        "iterations": 2000,
+        "episodes_per_update": 32,
+        "lr": 0.1,
+        "gamma": 1.0,
+        "baseline": "time",
     },
     "Bandit": {
         "env_params": {"means": BANDIT_MEANS, "stds": 1.0},

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,7 +28,7 @@ from pgfast import _core
 from pgfast._validation import as_float_array, check_real
 from pgfast.lqr import build_lqr, lqr_spaces
 from pgfast.mdp import TabularMDP
-from pgfast.vector_env import VectorEnv
+from pgfast.vector_env import Backend, VectorEnv
 
 #: ``(num_envs, seed, num_threads, max_episode_steps, **params) -> VectorEnv``; ``make`` has
 #: checked the four arguments and filled in every parameter's default.
@@ -182,9 +183,16 @@ def _classic_spec(env_id: str) -> EnvSpec:
 
 
 def build_tabular(
-    mdp: TabularMDP, num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None
+    mdp: TabularMDP,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
+    max_episode_steps: int | None,
+    *,
+    backend: Backend = "native",
 ) -> VectorEnv:
-    """A :class:`VectorEnv` stepping ``mdp`` (``max_episode_steps`` overrides its time limit)."""
+    """A :class:`VectorEnv` stepping ``mdp`` (``max_episode_steps`` overrides its time limit);
+    ``backend`` says where the tables came from (``"native-table"``: Gymnasium's ``P``)."""
     steps = max_episode_steps if max_episode_steps is not None else mdp.max_episode_steps
     if steps != mdp.max_episode_steps:
         # env.mdp must describe the env as stepped (pg.exact reads its time limit).
@@ -192,7 +200,7 @@ def build_tabular(
     core = _core.make_tabular(
         mdp.P, mdp.R, mdp.initial, mdp.terminal, steps or 0, mdp.name, num_envs, seed, num_threads
     )
-    return VectorEnv(core, mdp=mdp)
+    return VectorEnv(core, mdp=mdp, backend=backend)
 
 
 def _frozen_lake(map_name: str) -> Builder:
@@ -216,6 +224,87 @@ def _cliff_walking(
     num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None
 ) -> VectorEnv:
     return build_tabular(TabularMDP.cliff_walking(), num_envs, seed, num_threads, max_episode_steps)
+
+
+# ------------------------------------------------------------ Gymnasium's toy-text tables
+# A toy-text env steps by looking up unwrapped.P, so its tables are the whole env: read
+# once into a TabularMDP, it runs in C++ like pgfast's own tables ("native-table")
+# instead of calling Python at every step. Converting means creating the Gymnasium env,
+# so it happens when an id is first made (not at `import pgfast`) and is cached.
+
+
+@functools.lru_cache(maxsize=8)
+def _toy_text_mdp(env_id: str, kwargs: tuple[tuple[str, Any], ...]) -> TabularMDP:
+    """``TabularMDP.from_gymnasium(gymnasium.make(env_id, **kwargs))``, once per process.
+
+    The arrays are read-only, so every env made from the id shares them. The cache is
+    bounded because a Taxi MDP holds 24 MB of dense tables and a sweep over a float
+    parameter would otherwise keep them all.
+    """
+    gym_env = gym.make(env_id, **dict(kwargs))
+    try:
+        return TabularMDP.from_gymnasium(gym_env)
+    finally:
+        gym_env.close()
+
+
+#: ``params -> gymnasium.make kwargs``: checks a toy-text id's parameters.
+GymKwargs = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _toy_text_spec(
+    env_id: str, description: str, parameters: tuple[Param, ...], gym_kwargs: GymKwargs
+) -> EnvSpec:
+    """The spec of a Gymnasium toy-text id run from its converted tables."""
+
+    def mdp_of(params: Mapping[str, Any]) -> TabularMDP:
+        return _toy_text_mdp(env_id, tuple(sorted(gym_kwargs(params).items())))
+
+    def build(
+        num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None, **params: Any
+    ) -> VectorEnv:
+        mdp = mdp_of(params)
+        return build_tabular(
+            mdp, num_envs, seed, num_threads, max_episode_steps, backend="native-table"
+        )
+
+    def spaces_of(params: Mapping[str, Any]) -> tuple[gym.Space, gym.Space]:
+        mdp = mdp_of(params)
+        return gym.spaces.Discrete(mdp.n_states), gym.spaces.Discrete(mdp.n_actions)
+
+    return EnvSpec(env_id, description, build, spaces_of, parameters)
+
+
+def _taxi_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    is_rainy = params["is_rainy"]
+    if not isinstance(is_rainy, (bool, np.bool_)):
+        raise TypeError(f"is_rainy must be a bool, got {is_rainy!r}")
+    if not is_rainy:
+        return {}  # rainy_probability changes nothing: share the dry tables
+    p = check_real(params["rainy_probability"], "rainy_probability", minimum=0.0)
+    if p > 1.0:
+        raise ValueError(f"rainy_probability must be <= 1, got {p}")
+    return {"is_rainy": True, "rainy_probability": p}
+
+
+#: Gymnasium's toy-text ids whose tables convert, beyond the three pgfast builds itself
+#: (FrozenLake-v1, FrozenLake8x8-v1, CliffWalking-v1): ``(id, description, parameters,
+#: their check)``. Only the ``gymnasium.make`` parameters that live in the tables are
+#: offered: Taxi's ``fickle_passenger`` changes the destination inside ``step``, outside
+#: ``P``. Not here, and so stepped through Gymnasium: ``CliffWalkingSlippery-v1``, whose
+#: start state is re-entered with reward -1 (a wall) or -100 (the cliff) from one
+#: ``(s, a)``, which ``R[s, a, s']`` cannot hold; ``Blackjack-v1``, which has no ``P``.
+TOY_TEXT: tuple[tuple[str, str, tuple[Param, ...], GymKwargs], ...] = (
+    (
+        "Taxi-v4",
+        "Gymnasium's Taxi, run from its P tables (time limit 200)",
+        (
+            Param("is_rainy", "moves go sideways with probability 1 - rainy_probability", False),
+            Param("rainy_probability", "with is_rainy, the probability of the intended move", 0.8),
+        ),
+        _taxi_kwargs,
+    ),
+)
 
 
 def _discrete(n_states: int, n_actions: int) -> SpacesOf:
@@ -317,6 +406,10 @@ register(
         _discrete(48, 4),
     )
 )
+for _id, _description, _params, _kwargs in TOY_TEXT:
+    if _id in gym.registry:  # a lookup, no env is created
+        register(_toy_text_spec(_id, _description, _params, _kwargs))
+
 register(
     EnvSpec(
         "Bandit",

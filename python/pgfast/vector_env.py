@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -12,6 +14,20 @@ from gymnasium.vector.utils import batch_space
 from pgfast import _core
 from pgfast._validation import as_float_array, check_seed
 from pgfast.mdp import TabularMDP
+
+#: The door an env came through: what computes its steps (see :attr:`VectorEnv.backend`).
+Backend = Literal["native", "native-table", "numba", "gymnasium-vector", "gymnasium-callback"]
+
+#: For people: what runs each step of an env with that backend, and what it costs.
+BACKEND_NOTES: Mapping[str, str] = MappingProxyType(
+    {
+        "native": "stepped in C++ by pgfast",
+        "native-table": "TabularMDP from Gymnasium's P tables, stepped in C++",
+        "numba": "numba-compiled Python functions called from C++; no Python per step",
+        "gymnasium-vector": "a Gymnasium vector env; one Python call per batch step",
+        "gymnasium-callback": "one Python call per step; slow",
+    }
+)
 
 
 def _space(spec: tuple) -> gym.Space:
@@ -58,7 +74,16 @@ class VectorEnv(gym.vector.VectorEnv):
         "render_modes": [],
     }
 
-    def __init__(self, core: _core.VecEnv, mdp: TabularMDP | None = None) -> None:
+    #: What :attr:`backend` reports: subclasses override it, builders pass ``backend=``.
+    _backend: Backend = "native"
+
+    def __init__(
+        self, core: _core.VecEnv, mdp: TabularMDP | None = None, *, backend: Backend | None = None
+    ) -> None:
+        if backend is not None:
+            if backend not in BACKEND_NOTES:
+                raise ValueError(f"backend must be one of {list(BACKEND_NOTES)}, got {backend!r}")
+            self._backend = backend
         self._core = core
         self._id = core.id  # kept for repr() after close()
         self.num_envs = core.num_envs
@@ -73,6 +98,29 @@ class VectorEnv(gym.vector.VectorEnv):
     def id(self) -> str:
         """The environment id, e.g. ``"CartPole-v1"``."""
         return self._id
+
+    @property
+    def backend(self) -> Backend:
+        """The door this env came through, i.e. what computes its steps (fastest first):
+
+        - ``"native"``: a built-in C++ env, or a TabularMDP or LQR made by pgfast.
+        - ``"native-table"``: a Gymnasium toy-text id converted from its ``unwrapped.P``
+          tables to a :class:`TabularMDP`, then stepped in C++ like ``"native"``.
+        - ``"numba"``: Python functions compiled by numba, called from C++ without the GIL.
+        - ``"gymnasium-vector"``: a ``gymnasium.vector.VectorEnv``, one Python call per
+          batch step.
+        - ``"gymnasium-callback"``: a single ``gymnasium.Env`` (:class:`pgfast.GymnasiumEnv`),
+          one Python call per env step: the slowest.
+
+        Recorded so that the CLI and run directories can say which door a run took
+        (a slow door is the usual reason a run is slow); see
+        :func:`pgfast.envs.describe_backend`.
+
+        >>> import pgfast as pg
+        >>> pg.make("CartPole-v1", seed=0).backend
+        'native'
+        """
+        return self._backend
 
     @property
     def num_threads(self) -> int:

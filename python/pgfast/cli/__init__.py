@@ -6,8 +6,11 @@ presets from :mod:`pgfast.presets`, every setting overridable) and writes
 to ``--out``; ``pgfast evaluate RUN`` reloads a policy and evaluates it;
 ``pgfast envs`` lists the environments; ``pgfast bench`` times them.
 
-Progress goes to stderr, results to stdout. Bad options exit with status 2
-and a one-line ``pgfast: error: ...`` message.
+Progress goes to stderr, results to stdout. ``train`` and ``evaluate`` write first,
+to stderr, the door the env came through (``env Taxi-v4: native-table (...)``,
+see :attr:`pgfast.VectorEnv.backend`): a Python-stepped env is the usual reason a
+run is slow. Bad options exit with status 2 and a one-line ``pgfast: error: ...``
+message.
 
 One module per command (:mod:`~pgfast.cli.train`, :mod:`~pgfast.cli.evaluate`,
 :mod:`~pgfast.cli.envs`, :mod:`~pgfast.cli.bench`), each with ``run(args)``;

@@ -17,8 +17,10 @@ _BOUNDED = ("fourier", "rbf", "tiles")
 def make_env(
     env_id: str, settings: dict[str, Any], seed: int, threads: int, time_limit: bool = True
 ) -> Any:
-    """``pg.make(env_id, ...)``; an id pgfast does not have but Gymnasium
-    does becomes a (Python-stepped, one-env) ``pg.GymnasiumEnv``."""
+    """``pg.make(env_id, ...)``, the fastest door: pgfast's own envs and the Gymnasium
+    toy-text ids it reads as tables (``Taxi-v4``) are stepped in C++; any other id
+    Gymnasium has becomes a (Python-stepped, one-env) ``pg.GymnasiumEnv``.
+    :func:`door` says which was taken."""
     limit = settings.get("max_episode_steps") if time_limit else None
     params = settings["env_params"]
     if env_id not in pg.list_envs() and hasattr(pg, "GymnasiumEnv"):
@@ -36,6 +38,12 @@ def make_env(
         if "unknown environment id" in str(exc):
             raise CLIError(f"{exc}; or any registered Gymnasium id") from None
         raise
+
+
+def door(env: Any) -> str:
+    """The line the commands print first: which door ``env`` came through, e.g.
+    ``env Taxi-v4: native-table (TabularMDP from Gymnasium's P tables, stepped in C++)``."""
+    return f"env {pg.envs.describe_backend(env)}"
 
 
 def _gymnasium_make(env_id: str, max_episode_steps: int | None, params: dict[str, Any]) -> Any:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import pgfast as pg
-from pgfast.cli.build import make_env
+from pgfast.cli.build import door, make_env
 from pgfast.cli.common import CLIError
 from pgfast.cli.rundir import read_json
 from pgfast.presets import preset_for
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         settings.update({k: saved[k] for k in ("env_params", "num_envs") if k in saved})
     env = make_env(env_id, settings, args.seed, args.threads, time_limit=False)
     policy = pg.load_policy(str(npz), env=env)  # again, checking the spaces match
+    print(door(env), file=sys.stderr)
     returns = np.asarray(
         pg.evaluate(
             env, policy, episodes=args.episodes, deterministic=not args.stochastic, seed=args.seed

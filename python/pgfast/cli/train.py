@@ -16,7 +16,7 @@ import numpy as np
 import pgfast as pg
 from pgfast._progress import Progress
 from pgfast.cli import rundir
-from pgfast.cli.build import build_algorithm, build_policy, make_env
+from pgfast.cli.build import build_algorithm, build_policy, door, make_env
 from pgfast.cli.plots import plot_learning_curve
 from pgfast.cli.settings import command_line, resolve_settings
 from pgfast.presets import PRESETS
@@ -87,6 +87,7 @@ def train(args: argparse.Namespace, setup: Setup) -> Outcome:
     s = setup.settings
     iterations = s["iterations"]
     progress = Progress(iterations, enabled=not args.quiet)
+    print(door(setup.env), file=sys.stderr)
     print(
         f"training {args.env_id}: {type(setup.policy).__name__} on {s['features']} features "
         f"({setup.policy.n_params} parameters), {iterations} iterations of "
@@ -163,6 +164,7 @@ def config(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> dict[str
     return {
         "format": rundir.CONFIG_FORMAT,
         "env_id": args.env_id,
+        "env_backend": setup.env.backend,
         "pgfast_version": pg.__version__,
         "seed": args.seed,
         "threads": args.threads,
