@@ -393,8 +393,8 @@ class NativeEnv:
             seed,
             num_threads,
         )
-        env = VectorEnv(core)
-        env.native = self
+        env = VectorEnv(core, backend="numba")
+        env.native = self  # the recipe, for pickling and for messages
         return env
 
     # Pickled as its recipe (the functions and settings), never as compiled code:
