@@ -211,7 +211,9 @@ def check_compatible(meta: dict[str, Any], env: Any) -> None:
             )
 
 
-def _short(space: dict[str, Any]) -> str:
+def _short(space: Any) -> str:
+    if not isinstance(space, dict):  # a damaged file: show what is there
+        return repr(space)[:200]
     if space.get("type") == "Discrete":
         return f"Discrete({space.get('n')})"
     low, high = space.get("low", []), space.get("high", [])
