@@ -361,39 +361,56 @@ def test_diverging_training_saves_what_it_has_and_exits_1(tmp_path):
     assert len(rows) == config["result"]["iterations"] < 20
 
 
-def test_any_gymnasium_id_trains_on_the_python_stepped_path(tmp_path):
-    # CartPole-v0 (200 steps) is in Gymnasium but not in pgfast, which has only v1;
-    # Taxi, once the example here, now runs natively (tests/test_toy_text_door.py).
-    assert "CartPole-v0" in gym.registry
-    assert "CartPole-v0" not in pg.list_envs()
-    out = tmp_path / "cartpole-v0"
+@pytest.mark.parametrize(
+    ("env_id", "backend", "note", "greedy_ends"),
+    [
+        # Gymnasium's, not pgfast's (which has v1), with a NumPy-vectorised entry point.
+        (
+            "CartPole-v0",
+            "gymnasium-vector",
+            "a Gymnasium vector env; one Python call per batch step",
+            True,
+        ),
+        # Its tables give one (s, a, s') two rewards, so it cannot become a TabularMDP.
+        # It has no time limit of its own: a greedy policy that walks into a wall never
+        # ends an episode, so it is not evaluated here.
+        ("CliffWalkingSlippery-v1", "gymnasium-callback", "one Python call per step; slow", False),
+    ],
+)
+def test_any_gymnasium_id_trains_through_the_fastest_door_it_has(
+    tmp_path, env_id, backend, note, greedy_ends
+):
+    assert env_id in gym.registry
+    assert env_id not in pg.list_envs()
+    out = tmp_path / "run"
     result = run(
         "train",
-        "CartPole-v0",
+        env_id,
         "--iterations",
         "2",
         "--episodes-per-update",
         "2",
         "--eval-episodes",
-        "2",
+        "2" if greedy_ends else "0",
+        "--max-episode-steps",
+        "50",
         "--no-plot",
         "--out",
         str(out),
     )
     assert result.returncode == 0, result.stderr
-    # Gymnasium warns that v0 is old while the env is made, before pgfast can name the door.
+    # Gymnasium may warn that v0 is old while the env is made, before pgfast names the door.
     first = own_lines(result.stderr)[0]
-    assert first == "env CartPole-v0: gymnasium-callback (one Python call per step; slow)"
+    assert first == f"env {env_id}: {backend} ({note})"
     config = json.loads((out / "config.json").read_text())
-    assert config["env_id"] == "CartPole-v0"
-    assert config["env_backend"] == "gymnasium-callback"
-    assert config["features"] == {"kind": "identity", "dim": 4}
+    assert config["env_id"] == env_id
+    assert config["env_backend"] == backend
     assert len(read_metrics(out / "metrics.csv")[1]) == 2
-    if hasattr(pg, "load_policy"):
+    if greedy_ends:
         result = run("evaluate", str(out), "--episodes", "2")
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("CartPole-v0: 2 episodes")
-        assert own_lines(result.stderr)[0].startswith("env CartPole-v0: gymnasium-callback")
+        assert result.stdout.startswith(f"{env_id}: 2 episodes")
+        assert own_lines(result.stderr)[0].startswith(f"env {env_id}: {backend}")
 
 
 def test_train_refuses_to_overwrite_a_run(cartpole_run):

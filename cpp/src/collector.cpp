@@ -134,6 +134,10 @@ void Collector::poll_stop(std::chrono::steady_clock::time_point& last) {
 void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int64_t steps_quota,
                     bool deterministic, bool record_obs) {
   require(episodes > 0 || steps_quota > 0, "give episodes or steps (> 0)");
+  if (LockstepEnv* lockstep = env_.lockstep()) {
+    run_lockstep(*lockstep, make_job(params, deterministic, record_obs), episodes, steps_quota);
+    return;
+  }
   const std::int64_t n_envs =
       steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), episodes);
   used_envs_ = n_envs;
@@ -196,6 +200,9 @@ EpisodeJob Collector::make_job(const PolicyParams& params, bool deterministic,
 }
 
 void Collector::run_one(const PolicyParams& params, std::int64_t i) {
+  require(env_.lockstep() == nullptr,
+          "the online (per-episode) update needs envs that step one at a time; ", env_id_,
+          " is a vector env stepped all together");
   const EpisodeJob job = make_job(params, false, false);
   EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
   b.clear();
@@ -208,6 +215,114 @@ void Collector::run_one(const PolicyParams& params, std::int64_t i) {
   order_.assign(1, {i, 0});
   offsets_.assign(1, 0);
   total_rows_ = b.episodes[0].length;
+}
+
+// A batch from envs stepped all together. Env i counts the same episodes as
+// in run(): its first ceil((episodes - i) / N) episodes (or whole episodes
+// until steps_quota rows), a number fixed before any episode starts, so the
+// batch is not biased towards short episodes. Envs past their quota keep
+// stepping (they cannot be paused) with a default action, unrecorded.
+void Collector::run_lockstep(LockstepEnv& env, const EpisodeJob& job, std::int64_t episodes,
+                             std::int64_t steps_quota) {
+  const std::int64_t n = env_.num_envs();
+  used_envs_ = steps_quota > 0 ? n : std::min<std::int64_t>(n, episodes);
+  for (std::int64_t i = 0; i < n; ++i) bufs_[static_cast<std::size_t>(i)].clear();
+  LockstepBuffers& L = lockstep_;
+  const auto rows = static_cast<std::size_t>(n * layout_.obs);
+  if (L.obs.size() != rows) {
+    L.obs.assign(rows, 0.0);
+    L.next.assign(rows, 0.0);
+    L.final_obs.assign(rows, 0.0);
+    L.reward.assign(static_cast<std::size_t>(n), 0.0);
+    L.actions_i.assign(static_cast<std::size_t>(n), 0);
+    L.actions_c.assign(static_cast<std::size_t>(n * std::max<std::int64_t>(layout_.action, 1)),
+                       0.0);
+    L.terminated = std::make_unique<bool[]>(static_cast<std::size_t>(n));
+    L.truncated = std::make_unique<bool[]>(static_cast<std::size_t>(n));
+  }
+  job.policy->visit(
+      [&](const auto& policy) { lockstep_batch(env, policy, job, episodes, steps_quota); });
+  gather();
+}
+
+template <class Policy>
+void Collector::lockstep_batch(LockstepEnv& env, const Policy& policy, const EpisodeJob& job,
+                               std::int64_t episodes, std::int64_t steps_quota) {
+  const std::int64_t n = env_.num_envs(), D = layout_.obs, A = layout_.action;
+  LockstepBuffers& L = lockstep_;
+  enum class Phase : std::uint8_t { kIdle, kCounting, kAwaitingReset };
+  std::vector<Phase> phase(static_cast<std::size_t>(n), Phase::kIdle);
+  std::vector<EpisodeWriter<Policy>> writers;
+  writers.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    writers.emplace_back(policy, job, bufs_[static_cast<std::size_t>(i)]);
+  const auto wants_more = [&](std::int64_t i) {
+    if (i >= used_envs_) return false;
+    const EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
+    const auto k = static_cast<std::int64_t>(b.episodes.size());
+    return steps_quota > 0 ? b.rows < steps_quota : k * used_envs_ + i < episodes;
+  };
+  const auto start = [&](std::int64_t i) {
+    const auto k = static_cast<std::size_t>(i);
+    phase[k] = wants_more(i) ? Phase::kCounting : Phase::kIdle;
+    if (phase[k] == Phase::kCounting) writers[k].begin();
+  };
+  // A Box env past its quota still needs a valid action: 0 clipped to the box.
+  std::vector<double> idle_action(static_cast<std::size_t>(std::max<std::int64_t>(A, 1)), 0.0);
+  for (std::int64_t d = 0; d < A; ++d)
+    idle_action[static_cast<std::size_t>(d)] = std::clamp(0.0, low_[d], high_[d]);
+
+  env.reset_all(L.obs.data());
+  for (std::int64_t i = 0; i < n; ++i) start(i);
+  const bool resets_in_step = env.resets_in_step();
+  for (;;) {
+    bool any = false;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const bool counting = phase[k] == Phase::kCounting;
+      // An env awaiting its next-step reset may still owe episodes.
+      any = any || counting || (phase[k] == Phase::kAwaitingReset && wants_more(i));
+      Rng* sampler = job.deterministic ? nullptr : &rngs_[k];
+      if constexpr (Policy::kDiscrete) {
+        L.actions_i[k] = counting ? writers[k].act(L.obs.data() + i * D, sampler) : 0;
+      } else {
+        const double* a = idle_action.data();
+        if (counting) {
+          writers[k].act(L.obs.data() + i * D, sampler);
+          a = bufs_[k].clipped.data();
+        }
+        std::copy(a, a + A, L.actions_c.data() + i * A);
+      }
+    }
+    // Ctrl-C arrives as KeyboardInterrupt from the Python step call.
+    if (!any) break;
+    env.step_all(Policy::kDiscrete ? static_cast<const void*>(L.actions_i.data())
+                                   : static_cast<const void*>(L.actions_c.data()),
+                 L.next.data(), L.reward.data(), L.terminated.get(), L.truncated.get(),
+                 L.final_obs.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const double* next = L.next.data() + i * D;
+      std::copy(next, next + D, L.obs.data() + i * D);
+      if (phase[k] == Phase::kAwaitingReset) {  // this call only reset env i
+        start(i);
+        continue;
+      }
+      const bool done = L.terminated[k] || L.truncated[k];
+      if (phase[k] == Phase::kCounting) {
+        StepResult res{L.reward[k], L.terminated[k], L.truncated[k]};
+        const double* last = done ? L.final_obs.data() + i * D : next;
+        if (writers[k].finish_step(res, last)) phase[k] = Phase::kIdle;
+      }
+      if (done) {
+        if (resets_in_step) {
+          start(i);
+        } else {
+          phase[k] = Phase::kAwaitingReset;
+        }
+      }
+    }
+  }
 }
 
 // order_[j] = (env, k): the batch's episodes round by round, env by env (in

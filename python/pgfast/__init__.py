@@ -12,7 +12,15 @@ from __future__ import annotations
 from pgfast import exact, features, registry
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
-from pgfast.envs import GymnasiumEnv, LQREnv, SingleEnv, VectorEnv, list_envs, make
+from pgfast.envs import (
+    GymnasiumEnv,
+    GymnasiumVectorEnv,
+    LQREnv,
+    SingleEnv,
+    VectorEnv,
+    list_envs,
+    make,
+)
 from pgfast.io import load_policy
 from pgfast.mdp import TabularMDP
 from pgfast.native import NativeEnv, UserCodeError
@@ -20,6 +28,7 @@ from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = [
     "GymnasiumEnv",
+    "GymnasiumVectorEnv",
     "History",
     "LQREnv",
     "LinearGaussian",

@@ -10,7 +10,7 @@ from typing import Any
 import gymnasium as gym
 
 from pgfast._validation import check_int, check_seed
-from pgfast.gym_adapters import GymnasiumEnv, SingleEnv
+from pgfast.gym_adapters import GymnasiumEnv, GymnasiumVectorEnv, SingleEnv, gymnasium_vector
 from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
 from pgfast.native import NativeEnv
@@ -19,6 +19,7 @@ from pgfast.vector_env import BACKEND_NOTES, VectorEnv
 
 __all__ = [
     "GymnasiumEnv",
+    "GymnasiumVectorEnv",
     "LQREnv",
     "SingleEnv",
     "VectorEnv",
@@ -100,20 +101,36 @@ if make.__doc__:  # None under python -OO
 
 
 def as_vector_env(env: Any) -> VectorEnv:
-    """A pgfast env as is; an id :func:`make` knows through :func:`make` (so ``"Taxi-v4"``
-    runs from its tables); a ``gymnasium.Env``, or an id pgfast does not have, as a
-    :class:`GymnasiumEnv`.
+    """The fastest door for ``env``:
+
+    - a pgfast env as is;
+    - a :class:`NativeEnv` made with :func:`make` (one env);
+    - a ``gymnasium.vector.VectorEnv`` as a :class:`GymnasiumVectorEnv` (one Python
+      call per batch step);
+    - a ``gymnasium.Env`` as a :class:`GymnasiumEnv` (one Python call per step);
+    - an id: pgfast's own (:func:`make`, so ``"Taxi-v4"`` runs from its tables), else
+      a Gymnasium id with a registered vector entry point as a
+      :class:`GymnasiumVectorEnv`, else a :class:`GymnasiumEnv`.
 
     A ``gymnasium.Env`` object is always stepped through Gymnasium, even a toy-text one:
-    its wrappers may change what ``unwrapped.P`` says."""
+    its wrappers may change what ``unwrapped.P`` says.
+    """
     if isinstance(env, VectorEnv):
         return env
+    if isinstance(env, NativeEnv):
+        return make(env)
+    if isinstance(env, gym.vector.VectorEnv):
+        return GymnasiumVectorEnv(env)
     if isinstance(env, gym.Env):
         return GymnasiumEnv(env)
     if isinstance(env, str):
-        return make(env) if env in REGISTRY else GymnasiumEnv(env)
+        if env in REGISTRY:
+            return make(env)
+        vector = gymnasium_vector(env)
+        return GymnasiumVectorEnv(vector) if vector is not None else GymnasiumEnv(env)
     raise TypeError(
-        f"env must be a pgfast.VectorEnv, a gymnasium.Env or an env id, got {type(env).__name__}"
+        "env must be a pgfast.VectorEnv, a pgfast.NativeEnv, a gymnasium.vector.VectorEnv, "
+        f"a gymnasium.Env or an env id, got {type(env).__name__}"
     )
 
 

@@ -1,5 +1,7 @@
-"""Gymnasium interop: any Gymnasium env in (:class:`GymnasiumEnv`, stepped in
-Python), a one-env pgfast env out as a plain ``gymnasium.Env`` (:class:`SingleEnv`)."""
+"""Gymnasium interop: any Gymnasium vector env in (:class:`GymnasiumVectorEnv`, one
+Python call per batch step), any single Gymnasium env in (:class:`GymnasiumEnv`, one
+Python call per env step), and a one-env pgfast env out as a plain ``gymnasium.Env``
+(:class:`SingleEnv`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from pgfast import _core
@@ -43,13 +46,7 @@ class GymnasiumEnv(VectorEnv):
             env = _gym_make(env)
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or an id, got {type(env).__name__}")
-        for name, space in (("observation", env.observation_space), ("action", env.action_space)):
-            if isinstance(space, gym.spaces.Box) and len(space.shape) != 1:
-                raise ValueError(f"only 1-D Box {name} spaces are supported, got {space.shape}")
-            if not isinstance(space, (gym.spaces.Box, gym.spaces.Discrete)):
-                raise ValueError(
-                    f"only Box and Discrete {name} spaces are supported, got {type(space).__name__}"
-                )
+        _check_spaces(env.observation_space, env.action_space)
         self.gym_env = env
         self._seed = secrets.randbits(64) if seed is None else check_seed(seed)
         self._first_reset = True
@@ -152,6 +149,130 @@ class GymnasiumEnv(VectorEnv):
         super().close_extras(**kwargs)
 
 
+class GymnasiumVectorEnv(VectorEnv):
+    """Any ``gymnasium.vector.VectorEnv`` (Gymnasium's NumPy-vectorised envs,
+    ``SyncVectorEnv``, ``gymnasium.make_vec``, vector wrappers, also around a pgfast
+    env) as a :class:`VectorEnv` the engine trains on.
+
+    The engine computes all ``num_envs`` actions in C++ and calls the env's ``step``
+    once per batch step, honouring its autoreset mode (next-step, same-step, or
+    disabled, where pgfast resets ended envs with ``reset_mask``). Each batch starts
+    with ``reset()`` (seeded with ``seed`` the first time); env ``i`` contributes a
+    number of episodes fixed before they start, as with pgfast's own envs, so short
+    episodes are not favoured. Envs past their share keep stepping (a vector env
+    cannot pause one env) with action 0, unrecorded.
+
+    Its ``reset``/``step`` are the wrapped env's own.
+
+    Example:
+        >>> import gymnasium as gym, pgfast as pg
+        >>> venv = gym.make_vec("CartPole-v1", num_envs=8, vectorization_mode="vector_entry_point")
+        >>> env = pg.GymnasiumVectorEnv(venv, seed=0)
+        >>> env.num_envs, env.backend
+        (8, 'gymnasium-vector')
+    """
+
+    _backend = "gymnasium-vector"
+
+    def __init__(self, env: gym.vector.VectorEnv, seed: int | None = None) -> None:
+        if not isinstance(env, gym.vector.VectorEnv):
+            raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
+        single_obs, single_act = env.single_observation_space, env.single_action_space
+        _check_spaces(single_obs, single_act)
+        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if not isinstance(mode, AutoresetMode):
+            raise ValueError(f"unknown autoreset mode {mode!r}")
+        self.gym_env = env
+        self.autoreset_mode = mode
+        self._seed = secrets.randbits(64) if seed is None else check_seed(seed)
+        self._first_reset = True
+        self._discrete_action = isinstance(single_act, gym.spaces.Discrete)
+        self._obs_size = 1 if isinstance(single_obs, gym.spaces.Discrete) else single_obs.shape[0]
+        spec = getattr(env, "spec", None)
+        core = _core.make_lockstep_env(
+            self._engine_reset_all,
+            self._engine_step_all,
+            env.num_envs,
+            _spec_tuple(single_obs),
+            _spec_tuple(single_act),
+            getattr(spec, "id", None) or type(env.unwrapped).__name__,
+            mode != AutoresetMode.NEXT_STEP,
+        )
+        super().__init__(core)
+        self.metadata = {**type(self).metadata, "autoreset_mode": mode}
+        self.single_observation_space = single_obs
+        self.single_action_space = single_act
+        self.observation_space = env.observation_space
+        self.action_space = env.action_space
+        self._gym_max_steps = getattr(spec, "max_episode_steps", None)
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        return self._gym_max_steps
+
+    # -- called by the C++ engine (with the GIL) --------------------------------
+    def _rows(self, obs: Any) -> np.ndarray:
+        return np.asarray(obs, dtype=np.float64).reshape(self.num_envs, self._obs_size)
+
+    def _engine_reset_all(self) -> np.ndarray:
+        seed = self._seed if self._first_reset else None
+        self._first_reset = False
+        obs, _ = self.gym_env.reset(seed=seed)
+        return self._rows(obs)
+
+    def _engine_step_all(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if not self._discrete_action:
+            actions = actions.astype(self.single_action_space.dtype)
+        obs, reward, terminated, truncated, info = self.gym_env.step(actions)
+        rows = self._rows(obs)
+        done = np.logical_or(terminated, truncated)
+        final = rows
+        if done.any():
+            if self.autoreset_mode == AutoresetMode.SAME_STEP:
+                final = rows.copy()
+                for i in np.flatnonzero(info.get("_final_obs", done)):
+                    final[i] = np.asarray(info["final_obs"][i], dtype=np.float64).ravel()
+            elif self.autoreset_mode == AutoresetMode.DISABLED:
+                obs, _ = self.gym_env.reset(options={"reset_mask": done})
+                rows = np.where(done[:, None], self._rows(obs), rows)
+        return rows, np.asarray(reward, dtype=np.float64), terminated, truncated, final
+
+    # -- the VectorEnv API: the wrapped env's ------------------------------------
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        self._first_reset = False
+        return self.gym_env.reset(seed=seed, options=options)  # type: ignore[no-any-return]
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        return self.gym_env.step(actions)  # type: ignore[no-any-return]
+
+    def get_state(self) -> np.ndarray:
+        raise NotImplementedError("a Gymnasium vector env has no pgfast state")
+
+    def set_state(self, states: Any) -> None:
+        raise NotImplementedError("a Gymnasium vector env has no pgfast state")
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self.gym_env.close()
+        super().close_extras(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"pgfast.GymnasiumVectorEnv({self.gym_env!r})"
+
+
+def _check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
+    for name, space in (("observation", observation_space), ("action", action_space)):
+        if isinstance(space, gym.spaces.Box) and len(space.shape) != 1:
+            raise ValueError(f"only 1-D Box {name} spaces are supported, got {space.shape}")
+        if not isinstance(space, (gym.spaces.Box, gym.spaces.Discrete)):
+            raise ValueError(
+                f"only Box and Discrete {name} spaces are supported, got {type(space).__name__}"
+            )
+
+
 class SingleEnv(gym.Env):
     """A one-env :class:`VectorEnv` as a plain ``gymnasium.Env`` (it passes
     ``gymnasium.utils.env_checker.check_env``).
@@ -200,6 +321,21 @@ class SingleEnv(gym.Env):
 
     def close(self) -> None:
         self.env.close()
+
+
+def gymnasium_vector(env_id: str, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv | None:
+    """``gymnasium.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")``
+    when Gymnasium registers a vector entry point for ``env_id`` that can be built here
+    (e.g. CartPole's NumPy-vectorised env; JAX ones need jax), else None."""
+    spec = gym.registry.get(env_id)
+    if spec is None or spec.vector_entry_point is None:
+        return None
+    try:
+        return gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+        )
+    except (ImportError, gym.error.Error):
+        return None
 
 
 def _gym_make(env_id: str) -> gym.Env:

@@ -91,59 +91,100 @@ struct EpisodeJob {
   const char* env_id = "";
 };
 
+// One episode of a policy written into b, one step at a time: the step's
+// features, policy outputs, action and reward, then the episode's record.
+// collect_episode drives one for a single env; the lockstep collector
+// drives one per env of a batch stepped together (collector.cpp).
+template <class Policy>
+class EpisodeWriter {
+ public:
+  EpisodeWriter(const Policy& policy, const EpisodeJob& job, EnvBuffer& b)
+      : policy_(policy), job_(job), b_(b) {}
+
+  void begin() {
+    rec_ = EpisodeRecord{};
+    rec_.start = b_.rows;
+    steps_ = 0;
+  }
+
+  // Records a step from obs and returns the discrete action, or writes the
+  // continuous one (clipped to the action box) into b.clipped.
+  PGFAST_ALWAYS_INLINE std::int64_t act(const double* obs, Rng* sampler) {
+    const StepLayout& L = job_.layout;
+    if (b_.rows == b_.cap) b_.grow(L, job_.record_obs);
+    const std::int64_t row = b_.rows;
+    if (job_.record_obs) std::copy(obs, obs + L.obs, b_.obs_rows.data() + row * L.obs);
+    double* phi = b_.phi.data() + row * L.phi;
+    policy_.phi(obs, phi);
+    double* out = b_.out.data() + row * L.out;
+    double* scratch = b_.scratch.data();
+    if constexpr (Policy::kDiscrete) {
+      const std::int64_t a = policy_.act(job_.params, phi, out, nullptr, sampler, scratch);
+      b_.act_i[static_cast<std::size_t>(row)] = a;
+      return a;
+    } else {
+      double* a = b_.act_c.data() + row * L.action;
+      policy_.act(job_.params, phi, out, a, sampler, scratch);
+      double* clipped = b_.clipped.data();
+      for (std::int64_t d = 0; d < L.action; ++d)
+        clipped[d] = a[d] < job_.low[d] ? job_.low[d] : (a[d] > job_.high[d] ? job_.high[d] : a[d]);
+      return 0;
+    }
+  }
+
+  // Records the step's outcome; obs is the observation after it. Returns
+  // true when the episode ended (its record is then in b.episodes).
+  PGFAST_ALWAYS_INLINE bool finish_step(const StepResult& res, const double* obs) {
+    b_.reward[static_cast<std::size_t>(b_.rows)] = res.reward;
+    rec_.undiscounted += res.reward;
+    ++b_.rows;
+    ++steps_;
+    const bool truncated = res.truncated || (job_.max_steps > 0 && steps_ >= job_.max_steps);
+    if (res.terminated || truncated) {
+      rec_.length = steps_;
+      rec_.terminated = res.terminated;
+      rec_.truncated = truncated;
+      const std::size_t at = b_.final_phi.size();
+      b_.final_phi.resize(at + static_cast<std::size_t>(job_.layout.phi));
+      policy_.phi(obs, b_.final_phi.data() + at);
+      b_.episodes.push_back(rec_);
+      return true;
+    }
+    if (steps_ >= kMaxEpisodeSteps)
+      throw std::runtime_error(concat("an episode of ", job_.env_id, " ran ", steps_,
+                                      " steps without ending; give the env a time limit "
+                                      "(pg.make(..., max_episode_steps=...))"));
+    return false;
+  }
+
+ private:
+  const Policy& policy_;
+  const EpisodeJob& job_;
+  EnvBuffer& b_;
+  EpisodeRecord rec_;
+  std::int64_t steps_ = 0;
+};
+
 // One episode of env `env` (reset(obs), step(action, continuous, obs)) into b.
 template <class Env, class Policy>
 void collect_episode(Env& env, const Policy& policy, const EpisodeJob& job, EnvBuffer& b,
                      Rng& rng) {
-  const StepLayout& L = job.layout;
   double* obs = b.obs.data();
-  double* scratch = b.scratch.data();
   // The stream's state in a local for the episode: in registers rather than
   // stored and reloaded around every step's other stores.
   Rng local = rng;
   Rng* sampler = job.deterministic ? nullptr : &local;
+  EpisodeWriter<Policy> writer(policy, job, b);
   env.reset(obs);
-  EpisodeRecord rec;
-  rec.start = b.rows;
-  for (std::int64_t steps = 1;; ++steps) {
-    if (b.rows == b.cap) b.grow(L, job.record_obs);
-    const std::int64_t row = b.rows;
-    if (job.record_obs) std::copy(obs, obs + L.obs, b.obs_rows.data() + row * L.obs);
-    double* phi = b.phi.data() + row * L.phi;
-    policy.phi(obs, phi);
-    double* out = b.out.data() + row * L.out;
-    StepResult res;
-    if constexpr (Policy::kDiscrete) {
-      const std::int64_t a = policy.act(job.params, phi, out, nullptr, sampler, scratch);
-      b.act_i[static_cast<std::size_t>(row)] = a;
-      res = env.step(a, nullptr, obs);
-    } else {
-      double* a = b.act_c.data() + row * L.action;
-      policy.act(job.params, phi, out, a, sampler, scratch);
-      double* clipped = b.clipped.data();
-      for (std::int64_t d = 0; d < L.action; ++d)
-        clipped[d] = a[d] < job.low[d] ? job.low[d] : (a[d] > job.high[d] ? job.high[d] : a[d]);
-      res = env.step(0, clipped, obs);
-    }
-    b.reward[static_cast<std::size_t>(row)] = res.reward;
-    rec.undiscounted += res.reward;
-    ++b.rows;
-    const bool truncated = res.truncated || (job.max_steps > 0 && steps >= job.max_steps);
-    if (res.terminated || truncated) {
-      rec.length = steps;
-      rec.terminated = res.terminated;
-      rec.truncated = truncated;
-      const std::size_t at = b.final_phi.size();
-      b.final_phi.resize(at + static_cast<std::size_t>(L.phi));
-      policy.phi(obs, b.final_phi.data() + at);
-      b.episodes.push_back(rec);
+  writer.begin();
+  for (;;) {
+    const std::int64_t a = writer.act(obs, sampler);
+    const StepResult res =
+        Policy::kDiscrete ? env.step(a, nullptr, obs) : env.step(0, b.clipped.data(), obs);
+    if (writer.finish_step(res, obs)) {
       rng = local;
       return;
     }
-    if (steps >= kMaxEpisodeSteps)
-      throw std::runtime_error(concat("an episode of ", job.env_id, " ran ", steps,
-                                      " steps without ending; give the env a time limit "
-                                      "(pg.make(..., max_episode_steps=...))"));
   }
 }
 
@@ -213,6 +254,11 @@ class Collector {
 
  private:
   void check_compatible() const;
+  void run_lockstep(LockstepEnv& env, const EpisodeJob& job, std::int64_t episodes,
+                    std::int64_t steps_quota);
+  template <class Policy>
+  void lockstep_batch(LockstepEnv& env, const Policy& policy, const EpisodeJob& job,
+                      std::int64_t episodes, std::int64_t steps_quota);
   EpisodeJob make_job(const PolicyParams& params, bool deterministic, bool record_obs) const;
   void gather();
   void poll_stop(std::chrono::steady_clock::time_point& last);
@@ -232,6 +278,13 @@ class Collector {
   std::vector<std::pair<std::int64_t, std::int64_t>> order_;  // (env, k-th episode of env)
   std::vector<std::int64_t> offsets_;
   std::int64_t total_rows_ = 0;
+  // Lockstep envs' batch-wide buffers (sized on the first lockstep batch).
+  struct LockstepBuffers {
+    std::vector<double> obs, next, final_obs, reward, actions_c;
+    std::vector<std::int64_t> actions_i;
+    std::unique_ptr<bool[]> terminated, truncated;
+  };
+  LockstepBuffers lockstep_;
 };
 
 }  // namespace pgfast

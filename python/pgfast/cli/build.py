@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,16 +20,28 @@ def make_env(
     env_id: str, settings: dict[str, Any], seed: int, threads: int, time_limit: bool = True
 ) -> Any:
     """``pg.make(env_id, ...)``, the fastest door: pgfast's own envs and the Gymnasium
-    toy-text ids it reads as tables (``Taxi-v4``) are stepped in C++; any other id
-    Gymnasium has becomes a (Python-stepped, one-env) ``pg.GymnasiumEnv``.
-    :func:`door` says which was taken."""
+    toy-text ids it reads as tables (``Taxi-v4``) are stepped in C++, as is a
+    :class:`pgfast.NativeEnv` named ``path/to/file.py:NAME``; a Gymnasium id with a
+    registered vector entry point becomes a ``pg.GymnasiumVectorEnv`` of ``num_envs``
+    envs (one Python call per batch step); any other id Gymnasium has becomes a
+    (Python-stepped, one-env) ``pg.GymnasiumEnv``. :func:`door` says which was taken."""
     limit = settings.get("max_episode_steps") if time_limit else None
     params = settings["env_params"]
-    if env_id not in pg.list_envs() and hasattr(pg, "GymnasiumEnv"):
+    extra = {} if limit is None else {"max_episode_steps": limit}
+    native = _native_env(env_id)
+    if native is not None:
+        if params:
+            raise CLIError("a NativeEnv takes no --env-params (its constants are in its file)")
+        return pg.make(
+            native, num_envs=settings["num_envs"], seed=seed, num_threads=threads, **extra
+        )
+    if env_id not in pg.list_envs():
+        vector = _gymnasium_vector(env_id, settings["num_envs"], limit, params)
+        if vector is not None:
+            return pg.GymnasiumVectorEnv(vector, seed=seed)
         gym_env = _gymnasium_make(env_id, limit, params)
         if gym_env is not None:
             return pg.GymnasiumEnv(gym_env, seed=seed)
-    extra = {} if limit is None else {"max_episode_steps": limit}
     try:
         return pg.make(
             env_id, num_envs=settings["num_envs"], seed=seed, num_threads=threads, **extra, **params
@@ -44,6 +58,47 @@ def door(env: Any) -> str:
     """The line the commands print first: which door ``env`` came through, e.g.
     ``env Taxi-v4: native-table (TabularMDP from Gymnasium's P tables, stepped in C++)``."""
     return f"env {pg.envs.describe_backend(env)}"
+
+
+def _native_env(env_id: str) -> pg.NativeEnv | None:
+    """The NativeEnv ``NAME`` defined in ``FILE.py`` for ``env_id == "FILE.py:NAME"``
+    (the file is run as a module, as ``python FILE.py`` would), else None."""
+    path_str, sep, name = env_id.rpartition(":")
+    if not sep or not path_str.endswith(".py"):
+        return None
+    path = Path(path_str)
+    if not path.is_file():
+        raise CLIError(f"no such file: {path_str}")
+    spec = importlib.util.spec_from_file_location(f"_pgfast_user_env_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise CLIError(f"cannot load {path_str} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except pg.native.CompileError as exc:
+        raise CLIError(str(exc)) from None
+    found = getattr(module, name, None)
+    if not isinstance(found, pg.NativeEnv):
+        raise CLIError(
+            f"{path_str} has no NativeEnv named {name!r}"
+            + (f" ({name} is a {type(found).__name__})" if found is not None else "")
+        )
+    return found
+
+
+def _gymnasium_vector(
+    env_id: str, num_envs: int, max_episode_steps: int | None, params: dict[str, Any]
+) -> Any:
+    """Gymnasium's vectorised ``env_id`` if it registers a vector entry point, else None."""
+    kwargs: dict[str, Any] = dict(params)
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+    try:
+        return pg.gym_adapters.gymnasium_vector(env_id, num_envs, **kwargs)
+    except TypeError as exc:
+        raise CLIError(
+            f"cannot make the Gymnasium vector env {env_id!r}: {exc} (check --env-params)"
+        ) from None
 
 
 def _gymnasium_make(env_id: str, max_episode_steps: int | None, params: dict[str, Any]) -> Any:

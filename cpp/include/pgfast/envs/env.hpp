@@ -52,6 +52,26 @@ struct ParamField {
   Domain domain;
 };
 
+// Envs whose copies can only be stepped all together (a Gymnasium
+// VectorEnv driven from Python: one call steps every env). The Collector
+// runs their batches in lockstep (collector.cpp).
+class LockstepEnv {
+ public:
+  virtual ~LockstepEnv() = default;
+  // True when an env whose episode ended was reset within the same step call
+  // (its row of obs is already the next episode's first observation);
+  // false for next-step autoreset, where the next call ignores that env's
+  // action and returns its first observation.
+  virtual bool resets_in_step() const = 0;
+  // Resets every env; obs: num_envs x obs_size float64.
+  virtual void reset_all(double* obs) = 0;
+  // Steps every env. actions: int64 (num_envs) for Discrete actions, float64
+  // (num_envs x action_dim) otherwise. For envs whose episode ended,
+  // final_obs holds its last observation.
+  virtual void step_all(const void* actions, double* obs, double* reward, bool* terminated,
+                        bool* truncated, double* final_obs) = 0;
+};
+
 // What the Python bindings see: a batch of num_envs environments with
 // Gymnasium's next-step autoreset. Buffers are caller-allocated, row-major,
 // with one row per environment.
@@ -108,6 +128,8 @@ class VecEnvBase {
   // overrides it with a loop compiled for its model; this default steps
   // through env_reset/env_step (two virtual calls per step).
   virtual void collect(std::int64_t i, const EpisodeJob& job, EnvBuffer& buffer, Rng& rng);
+  // Non-null for envs stepped all together; collect() is then never called.
+  virtual LockstepEnv* lockstep() { return nullptr; }
 
   virtual std::vector<std::string> param_names() const = 0;
   virtual std::vector<double> get_param(const std::string& name) const = 0;
