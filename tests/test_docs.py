@@ -17,6 +17,10 @@ MODULES = [
     "pgfast.policies",
     "pgfast.algorithms",
     "pgfast.exact",
+    "pgfast.native",
+    "pgfast.gym_adapters",
+    "pgfast.vector_env",
+    "pgfast.registry",
 ]
 
 

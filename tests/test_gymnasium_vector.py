@@ -207,3 +207,13 @@ def test_ids_with_a_vector_entry_point_take_door_two():
     env = pg.envs.as_vector_env("CartPole-v0")  # Gymnasium's, not a pgfast id
     assert env.backend == "gymnasium-vector"
     assert env.max_episode_steps == 200
+
+
+def test_train_with_progress_names_the_door_first(capsys):
+    venv = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    pg.Reinforce(venv, policy, episodes_per_update=2, seed=0).train(1, progress=True)
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (
+        "env CartPole-v1: gymnasium-vector (a Gymnasium vector env; one Python call per batch step)"
+    )

@@ -140,6 +140,9 @@ def one_hot_features(n: int) -> Features: ...
 def table_features(matrix: npt.ArrayLike) -> Features:
     """phi(s) = matrix[s] for a discrete observation s; matrix (S, F)."""
 
+def custom_features(fn: object, obs_dim: int, n_features: int, token: int) -> Features:
+    """phi computed by a numba cfunc fn(obs, out) built by pgfast.native."""
+
 def polynomial_features(dim: int, degree: int) -> Features: ...
 def fourier_features(order: int, low: list[float], high: list[float]) -> Features: ...
 def rbf_features(
@@ -305,3 +308,33 @@ def make_callback_env(
     id: str,
 ) -> VecEnv:
     """reset(i) -> obs and step(i, action) -> (obs, reward, terminated, truncated), in Python."""
+
+def make_lockstep_env(
+    reset_all: object,
+    step_all: object,
+    num_envs: int,
+    observation_space: tuple,
+    action_space: tuple,
+    id: str,
+    resets_in_step: bool,
+) -> VecEnv:
+    """reset_all() -> obs and step_all(actions) -> (obs, reward, terminated, truncated,
+    final_obs), in Python, for all envs at once."""
+
+def make_native_env(
+    id: str,
+    state_dim: int,
+    observation_space: tuple,
+    action_space: tuple,
+    max_episode_steps: int,
+    reset_uniforms: int,
+    step_uniforms: int,
+    reset: object,
+    step: object,
+    observe: object,
+    token: int,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
+) -> VecEnv:
+    """Envs stepped by numba cfuncs built by pgfast.native."""

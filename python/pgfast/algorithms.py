@@ -17,7 +17,7 @@ import numpy as np
 from pgfast import _core
 from pgfast._progress import Progress
 from pgfast._validation import check_int, check_real, check_seed
-from pgfast.envs import VectorEnv, as_vector_env
+from pgfast.envs import VectorEnv, as_vector_env, describe_backend
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = ["History", "Reinforce", "evaluate"]
@@ -298,7 +298,9 @@ class Reinforce:
         """Run ``iterations`` updates; returns their :class:`History`.
 
         Args:
-            progress: show a progress bar on stderr (the one ``pgfast train`` shows).
+            progress: show a progress bar on stderr (the one ``pgfast train`` shows),
+                after a first line saying which door the env took
+                (:func:`pgfast.envs.describe_backend`).
             callback: called with each iteration's statistics; returning True stops.
             target_return: stop once an iteration's mean episode return reaches it.
         """
@@ -306,6 +308,8 @@ class Reinforce:
         rows: list[dict[str, float]] = []
         start = time.perf_counter()
         display = Progress(iterations) if progress else None
+        if display is not None:
+            print(f"env {describe_backend(self.env)}", file=display.stream)
         try:
             for k in range(iterations):
                 stats = self.step()

@@ -267,6 +267,7 @@ class Custom(FeatureMap):
             :class:`pgfast.UserCodeError` naming the function.
         n_features: length of ``out``.
         obs_dim: length of ``obs`` (an int or the observation space).
+        cache: keep numba's compiled code on disk (see :class:`pgfast.NativeEnv`).
 
     A policy with Custom features saves the function's import path
     (``module:qualname``); :func:`pgfast.load_policy` imports it again.
@@ -282,10 +283,18 @@ class Custom(FeatureMap):
         array([[1., 4., 1.]])
     """
 
-    def __init__(self, fn: Callable[..., Any], n_features: int, obs_dim: int | gym.Space) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        n_features: int,
+        obs_dim: int | gym.Space,
+        *,
+        cache: bool = False,
+    ) -> None:
         from pgfast import native
 
         self.fn = fn
+        self.cache = bool(cache)
         self.name = getattr(fn, "__qualname__", repr(fn))
         self._n_features = check_int(n_features, "n_features", minimum=1, maximum=1 << 24)
         self._obs_dim = _dim_of(obs_dim, "obs_dim")
@@ -297,7 +306,9 @@ class Custom(FeatureMap):
     def _build(self) -> None:
         from pgfast import native
 
-        self._compiled = native.compile_features(self.fn, self._obs_dim, self._n_features)
+        self._compiled = native.compile_features(
+            self.fn, self._obs_dim, self._n_features, self.cache
+        )
         self._core = _core.custom_features(
             self._compiled, self._obs_dim, self._n_features, self._token
         )
@@ -322,10 +333,17 @@ class Custom(FeatureMap):
 
     # Pickled as its recipe (the function), never as compiled code.
     def __getstate__(self) -> dict[str, Any]:
-        return {"fn": self.fn, "n_features": self._n_features, "obs_dim": self._obs_dim}
+        return {
+            "fn": self.fn,
+            "n_features": self._n_features,
+            "obs_dim": self._obs_dim,
+            "cache": self.cache,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["fn"], state["n_features"], state["obs_dim"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["fn"], state["n_features"], state["obs_dim"], cache=state.get("cache", False)
+        )
 
 
 def _import_function(path: Any) -> Callable[..., Any]:
@@ -346,7 +364,7 @@ def _import_function(path: Any) -> Callable[..., Any]:
         raise ValueError(f"cannot import the Custom map's function {path}: {e}") from e
     if not callable(obj):
         raise ValueError(f"{path} is not a function")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def _custom_from_config(fn: Any, n_features: Any, obs_dim: Any) -> Custom:

@@ -187,7 +187,9 @@ class GymnasiumVectorEnv(VectorEnv):
         self._seed = secrets.randbits(64) if seed is None else check_seed(seed)
         self._first_reset = True
         self._discrete_action = isinstance(single_act, gym.spaces.Discrete)
-        self._obs_size = 1 if isinstance(single_obs, gym.spaces.Discrete) else single_obs.shape[0]
+        self._obs_size = (
+            int(np.prod(single_obs.shape)) if isinstance(single_obs, gym.spaces.Box) else 1
+        )
         spec = getattr(env, "spec", None)
         core = _core.make_lockstep_env(
             self._engine_reset_all,
@@ -244,10 +246,11 @@ class GymnasiumVectorEnv(VectorEnv):
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         self._first_reset = False
-        return self.gym_env.reset(seed=seed, options=options)  # type: ignore[no-any-return]
+        wrapped: Any = self.gym_env  # Gymnasium's vector envs take a list of seeds too
+        return wrapped.reset(seed=seed, options=options)
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        return self.gym_env.step(actions)  # type: ignore[no-any-return]
+        return self.gym_env.step(actions)
 
     def get_state(self) -> np.ndarray:
         raise NotImplementedError("a Gymnasium vector env has no pgfast state")

@@ -27,12 +27,15 @@ import itertools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
 from pgfast._validation import check_int
+
+if TYPE_CHECKING:
+    from pgfast.vector_env import VectorEnv
 
 __all__ = ["CompileError", "NativeEnv", "UserCodeError", "require_numba"]
 
@@ -88,8 +91,7 @@ def _register(owner: Any) -> int:
 
 def _signatures() -> dict[str, Any]:
     """The C signature of each callback role (see cpp/include/pgfast/envs/native_env.hpp)."""
-    from numba import types
-
+    types = require_numba("pgfast.native").types
     f64p = types.CPointer(types.float64)
     return {
         "reset": types.int32(f64p, f64p),
@@ -104,9 +106,8 @@ def _signatures() -> dict[str, Any]:
 def _cfunc_address(cfunc: Any, role: str) -> int:
     """Called by the engine: the address of a compiled callback, once its signature is
     the one ``role`` needs (anything else would be called with the wrong arguments)."""
-    from numba.core.ccallback import CFunc
-
-    if not isinstance(cfunc, CFunc):
+    numba = require_numba("pgfast.native")
+    if not isinstance(cfunc, numba.core.ccallback.CFunc):
         raise TypeError(f"{role} must be a numba cfunc built by pgfast, got {type(cfunc).__name__}")
     allowed = [sig for name, sig in _signatures().items() if name.split(":")[0] == role]
     if cfunc._sig not in allowed:
@@ -114,14 +115,17 @@ def _cfunc_address(cfunc: Any, role: str) -> int:
     return int(cfunc.address)
 
 
-def _jit(fn: Callable[..., Any], name: str, owner: str, arg_types: tuple[Any, ...]) -> Any:
-    """``fn`` compiled by numba for ``arg_types``; a CompileError names it otherwise."""
+def _jit(
+    fn: Callable[..., Any], name: str, owner: str, arg_types: tuple[Any, ...], cache: bool = False
+) -> Any:
+    """``fn`` compiled by numba for ``arg_types``; a CompileError names it otherwise.
+    ``cache``: numba's on-disk cache (``__pycache__`` beside the function's file)."""
     numba = require_numba(f"{owner}'s {name}")
     if not callable(fn):
         raise TypeError(f"{owner}: {name} must be a function, got {type(fn).__name__}")
     dispatcher = fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else None
     if dispatcher is None:
-        dispatcher = numba.njit(fn, boundscheck=True)
+        dispatcher = numba.njit(fn, boundscheck=True, cache=cache)
     try:
         dispatcher.compile(arg_types)
     except Exception as e:  # numba raises many types; all mean the same here
@@ -155,7 +159,7 @@ def _compile_env(spec: NativeEnv) -> _Compiled:
     """The three C callbacks of ``spec``: each wraps the user's function, catches what
     it raises, and passes results back through pointers."""
     numba = require_numba("pg.NativeEnv")
-    from numba import carray, cfunc, types
+    carray, cfunc, types = numba.carray, numba.cfunc, numba.types
 
     sigs = _signatures()
     arr = types.float64[::1]
@@ -164,9 +168,10 @@ def _compile_env(spec: NativeEnv) -> _Compiled:
     obs_name = spec.obs_dtype_name
     obs_type = {"float32": types.float32, "float64": types.float64, "int64": types.int64}[obs_name]
 
-    reset_fn = _jit(spec.reset, "reset", spec.id, (arr, arr))
-    step_fn = _jit(spec.step, "step", spec.id, (arr, arr, arr))
-    observe_fn = _jit(spec.observe, "observe", spec.id, (arr, obs_type[::1]))
+    cache = spec.cache
+    reset_fn = _jit(spec.reset, "reset", spec.id, (arr, arr), cache)
+    step_fn = _jit(spec.step, "step", spec.id, (arr, arr, arr), cache)
+    observe_fn = _jit(spec.observe, "observe", spec.id, (arr, obs_type[::1]), cache)
     returned = _return_type(step_fn, (arr, arr, arr))
     if not (
         isinstance(returned, types.BaseTuple)
@@ -218,14 +223,16 @@ def _compile_env(spec: NativeEnv) -> _Compiled:
         raise CompileError(f"numba could not compile the callbacks of {spec.id}:\n{e}") from e
 
 
-def compile_features(fn: Callable[..., Any], obs_dim: int, n_features: int) -> Any:
+def compile_features(
+    fn: Callable[..., Any], obs_dim: int, n_features: int, cache: bool = False
+) -> Any:
     """The C callback of a Custom feature map ``fn(obs, out)``."""
     numba = require_numba("pg.features.Custom")
-    from numba import carray, cfunc, types
+    carray, cfunc, types = numba.carray, numba.cfunc, numba.types
 
     arr = types.float64[::1]
     name = getattr(fn, "__qualname__", "features")
-    features_fn = _jit(fn, "features", f"Custom({name})", (arr, arr))
+    features_fn = _jit(fn, "features", f"Custom({name})", (arr, arr), cache)
 
     def features_c(obs_p: Any, out_p: Any) -> int:
         obs = carray(obs_p, (obs_dim,))
@@ -288,6 +295,12 @@ class NativeEnv:
             ``i``'s pgfast stream. They are the only randomness your functions see,
             which makes every run bitwise identical for any ``num_threads`` and env
             ``i`` independent of ``num_envs``.
+        cache: keep numba's compiled code of your functions on disk (``__pycache__``
+            beside their file), so that the next process skips most of the compile
+            time; pgfast's thin wrappers around them are compiled again (about 0.3 s).
+
+    Compiling costs about a second per process (numba's import and compiler), paid
+    when the NativeEnv is created.
 
     The functions run on the engine's threads without the GIL: they must not touch
     Python objects, and globals they read are frozen at compile time (numba's rule).
@@ -325,6 +338,7 @@ class NativeEnv:
         max_episode_steps: int | None = None,
         reset_uniforms: int = 0,
         step_uniforms: int = 0,
+        cache: bool = False,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise TypeError(f"id must be a non-empty string, got {id!r}")
@@ -348,6 +362,7 @@ class NativeEnv:
         )
         self.reset_uniforms = check_int(reset_uniforms, "reset_uniforms", minimum=0, maximum=256)
         self.step_uniforms = check_int(step_uniforms, "step_uniforms", minimum=0, maximum=256)
+        self.cache = bool(cache)
         self._token = _register(self)
         self._compiled: _Compiled | None = None
         self.compile()  # errors in the user's code surface here, not mid-training
@@ -369,7 +384,9 @@ class NativeEnv:
         if self._compiled is None:
             self._compiled = _compile_env(self)
 
-    def build(self, num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None):
+    def build(
+        self, num_envs: int, seed: int, num_threads: int, max_episode_steps: int | None
+    ) -> VectorEnv:
         """The engine's envs (use :func:`pgfast.make`)."""
         from pgfast import _core
         from pgfast.vector_env import VectorEnv

@@ -74,6 +74,9 @@ class VectorEnv(gym.vector.VectorEnv):
         "render_modes": [],
     }
 
+    #: The :class:`pgfast.NativeEnv` a numba env was made from (``None`` for the others).
+    native: Any = None
+
     #: What :attr:`backend` reports: subclasses override it, builders pass ``backend=``.
     _backend: Backend = "native"
 
