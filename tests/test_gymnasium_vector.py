@@ -217,3 +217,14 @@ def test_train_with_progress_names_the_door_first(capsys):
     assert first == (
         "env CartPole-v1: gymnasium-vector (a Gymnasium vector env; one Python call per batch step)"
     )
+
+
+@pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date")
+def test_make_gives_gymnasiums_vector_env_for_ids_pgfast_does_not_have():
+    env = pg.make("CartPole-v0", num_envs=6, seed=1, max_episode_steps=30)
+    assert isinstance(env, pg.GymnasiumVectorEnv)
+    assert env.num_envs == 6
+    assert env.backend == "gymnasium-vector"
+    policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    lengths = pg.evaluate(env, policy, episodes=12, seed=0, return_lengths=True)[1]
+    assert lengths.max() <= 30

@@ -124,6 +124,25 @@ def test_equals_the_builtin_cartpole_step_for_step(cartpole):
         np.testing.assert_array_equal(native.get_state(), builtin.get_state())
 
 
+def test_reset_mask_and_states_follow_the_vector_env_contract(cartpole):
+    native = pg.make(cartpole, num_envs=4, seed=3)
+    builtin = pg.make("CartPole-v1", num_envs=4, seed=3)
+    mask = np.array([True, False, True, False])
+    for env in (native, builtin):
+        env.reset(seed=3)
+        for _ in range(5):
+            env.step(np.ones(4, dtype=np.int64))
+    before = native.get_state()
+    obs, _ = native.reset(options={"reset_mask": mask})
+    ref_obs, _ = builtin.reset(options={"reset_mask": mask})
+    np.testing.assert_array_equal(obs[mask], ref_obs[mask])
+    np.testing.assert_array_equal(native.get_state()[~mask], before[~mask])
+    np.testing.assert_array_equal(native.elapsed_steps(), builtin.elapsed_steps())
+    with pytest.raises(ValueError, match="finite"):
+        native.set_state(np.full((4, 4), np.nan))
+    np.testing.assert_array_equal(native.get_state()[~mask], before[~mask])
+
+
 def train(env, iterations=8, threads=None, features=None):
     policy = pg.LinearSoftmax(features or pg.features.Identity(4), n_actions=2)
     algo = pg.Reinforce(env, policy, lr=0.05, episodes_per_update=24, seed=3, num_threads=threads)

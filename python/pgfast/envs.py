@@ -10,7 +10,13 @@ from typing import Any
 import gymnasium as gym
 
 from pgfast._validation import check_int, check_seed
-from pgfast.gym_adapters import GymnasiumEnv, GymnasiumVectorEnv, SingleEnv, gymnasium_vector
+from pgfast.gym_adapters import (
+    GymnasiumEnv,
+    GymnasiumVectorEnv,
+    SingleEnv,
+    gymnasium_vector,
+    has_vector_entry_point,
+)
 from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
 from pgfast.native import NativeEnv
@@ -57,8 +63,9 @@ def make(
     reused.
 
     Args:
-        id: an id from :func:`list_envs`, a :class:`TabularMDP`, or a :class:`NativeEnv`
-            (your own env compiled with numba).
+        id: an id from :func:`list_envs`, a :class:`TabularMDP`, a :class:`NativeEnv`
+            (your own env compiled with numba), or a Gymnasium id that registers a
+            vector entry point (``"CartPole-v0"``: a :class:`GymnasiumVectorEnv`).
         num_envs: number of environments in the batch.
         seed: seed of the random streams (drawn from the OS when ``None``).
         num_threads: threads used to step large batches; results do not depend on it.
@@ -91,6 +98,13 @@ def make(
         raise TypeError(
             f"id must be an environment id, a TabularMDP or a NativeEnv, got {type(id).__name__}"
         )
+    if id not in REGISTRY:
+        # Gymnasium's own vectorised env, when it registers one: one Python call per
+        # batch step (env.backend == "gymnasium-vector"); num_threads does not apply.
+        extra = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+        vector = gymnasium_vector(id, num_envs, **extra, **params)
+        if vector is not None:
+            return GymnasiumVectorEnv(vector, seed=seed)
     return lookup(id).build(num_envs, seed, num_threads, max_episode_steps, params)
 
 
@@ -124,10 +138,9 @@ def as_vector_env(env: Any) -> VectorEnv:
     if isinstance(env, gym.Env):
         return GymnasiumEnv(env)
     if isinstance(env, str):
-        if env in REGISTRY:
+        if env in REGISTRY or has_vector_entry_point(env):
             return make(env)
-        vector = gymnasium_vector(env)
-        return GymnasiumVectorEnv(vector) if vector is not None else GymnasiumEnv(env)
+        return GymnasiumEnv(env)
     raise TypeError(
         "env must be a pgfast.VectorEnv, a pgfast.NativeEnv, a gymnasium.vector.VectorEnv, "
         f"a gymnasium.Env or an env id, got {type(env).__name__}"

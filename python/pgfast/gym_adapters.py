@@ -326,12 +326,17 @@ class SingleEnv(gym.Env):
         self.env.close()
 
 
+def has_vector_entry_point(env_id: str) -> bool:
+    """Whether Gymnasium registers a vectorised env for ``env_id`` (e.g. CartPole-v0)."""
+    spec = gym.registry.get(env_id)
+    return spec is not None and spec.vector_entry_point is not None
+
+
 def gymnasium_vector(env_id: str, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv | None:
     """``gymnasium.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")``
     when Gymnasium registers a vector entry point for ``env_id`` that can be built here
     (e.g. CartPole's NumPy-vectorised env; JAX ones need jax), else None."""
-    spec = gym.registry.get(env_id)
-    if spec is None or spec.vector_entry_point is None:
+    if not has_vector_entry_point(env_id):
         return None
     try:
         return gym.make_vec(

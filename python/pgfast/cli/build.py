@@ -35,10 +35,7 @@ def make_env(
         return pg.make(
             native, num_envs=settings["num_envs"], seed=seed, num_threads=threads, **extra
         )
-    if env_id not in pg.list_envs():
-        vector = _gymnasium_vector(env_id, settings["num_envs"], limit, params)
-        if vector is not None:
-            return pg.GymnasiumVectorEnv(vector, seed=seed)
+    if env_id not in pg.list_envs() and not pg.gym_adapters.has_vector_entry_point(env_id):
         gym_env = _gymnasium_make(env_id, limit, params)
         if gym_env is not None:
             return pg.GymnasiumEnv(gym_env, seed=seed)
@@ -84,21 +81,6 @@ def _native_env(env_id: str) -> pg.NativeEnv | None:
             + (f" ({name} is a {type(found).__name__})" if found is not None else "")
         )
     return found
-
-
-def _gymnasium_vector(
-    env_id: str, num_envs: int, max_episode_steps: int | None, params: dict[str, Any]
-) -> Any:
-    """Gymnasium's vectorised ``env_id`` if it registers a vector entry point, else None."""
-    kwargs: dict[str, Any] = dict(params)
-    if max_episode_steps is not None:
-        kwargs["max_episode_steps"] = max_episode_steps
-    try:
-        return pg.gym_adapters.gymnasium_vector(env_id, num_envs, **kwargs)
-    except TypeError as exc:
-        raise CLIError(
-            f"cannot make the Gymnasium vector env {env_id!r}: {exc} (check --env-params)"
-        ) from None
 
 
 def _gymnasium_make(env_id: str, max_episode_steps: int | None, params: dict[str, Any]) -> Any:
