@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -93,37 +94,22 @@ class NativeModel {
     }
     double result[2] = {0.0, 0.0};
     const std::int32_t status = step_fn_(s, a, u, result);
-    if (status != kUserOk) {
-      std::copy(before, before + state_dim_, s);
-      fail_status("step", status, before, a, u, step_uniforms_);
-    }
-    const std::int64_t bad = first_non_finite(s, state_dim_);
-    if (bad >= 0 || !std::isfinite(result[0])) {
-      auto e = bad >= 0 ? error("step", UserCodeError::Kind::kNonFiniteState, bad, s[bad])
-                        : error("step", UserCodeError::Kind::kNonFiniteReward, -1, result[0]);
-      std::copy(before, before + state_dim_, s);
-      fill_inputs(e, before, a, u, step_uniforms_);
-      throw e;
-    }
+    if (status != kUserOk || !all_finite(s, state_dim_, result[0]))
+      fail_step(status, s, before, a, u, result[0]);
     return {result[0], result[1] != 0.0};
   }
 
   void observe(const Params&, const double* s, Obs* obs) const {
     const std::int32_t status = observe_fn_(s, obs);
     if (status != kUserOk) fail_status("observe", status, s, nullptr, nullptr, 0);
-    for (std::int64_t k = 0; k < obs_dim_; ++k) {
-      bool ok;
-      if constexpr (std::is_integral_v<Obs>) {
-        ok = obs[k] >= 0 && obs[k] < n_obs_;
-      } else {
-        ok = std::isfinite(obs[k]);
-      }
-      if (!ok) {
-        auto e = error("observe", UserCodeError::Kind::kBadOutput, k, static_cast<double>(obs[k]));
-        fill_inputs(e, s, nullptr, nullptr, 0);
-        throw e;
-      }
+    bool ok;
+    if constexpr (std::is_integral_v<Obs>) {
+      ok = true;
+      for (std::int64_t k = 0; k < obs_dim_; ++k) ok &= obs[k] >= 0 && obs[k] < n_obs_;
+    } else {
+      ok = all_finite(obs, obs_dim_, Obs{0});
     }
+    if (!ok) fail_observe(s, obs);
   }
 
   void check_state(const double*, std::int64_t) const {}
@@ -133,10 +119,58 @@ class NativeModel {
     for (std::int64_t k = 0; k < n; ++k) u[k] = rng.uniform();
   }
 
+  // Whether every x[k] (and `extra`) is finite, with one branch: a value is
+  // NaN or infinite exactly when its exponent bits are all ones, and or-ing
+  // integer tests vectorises (a floating-point sum would not, without
+  // -ffast-math). The engine checks every step's outputs this way.
+  template <class T>
+  static bool all_finite(const T* x, std::int64_t n, T extra) {
+    using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+    const Bits exponent =
+        sizeof(T) == 8 ? static_cast<Bits>(0x7FF0000000000000ULL) : static_cast<Bits>(0x7F800000U);
+    const auto non_finite = [exponent](T v) {
+      Bits b;
+      std::memcpy(&b, &v, sizeof b);
+      return static_cast<Bits>((b & exponent) == exponent);
+    };
+    Bits bad = non_finite(extra);
+    for (std::int64_t k = 0; k < n; ++k) bad |= non_finite(x[k]);
+    return bad == 0;
+  }
+
   static std::int64_t first_non_finite(const double* x, std::int64_t n) {
     for (std::int64_t k = 0; k < n; ++k)
       if (!std::isfinite(x[k])) return k;
     return -1;
+  }
+
+  // The failed step's error, with the env restored to its state before the step.
+  [[noreturn]] void fail_step(std::int32_t status, double* s, const double* before, const double* a,
+                              const double* u, double reward) const {
+    if (status != kUserOk) {
+      std::copy(before, before + state_dim_, s);
+      fail_status("step", status, before, a, u, step_uniforms_);
+    }
+    const std::int64_t bad = first_non_finite(s, state_dim_);
+    auto e = bad >= 0 ? error("step", UserCodeError::Kind::kNonFiniteState, bad, s[bad])
+                      : error("step", UserCodeError::Kind::kNonFiniteReward, -1, reward);
+    std::copy(before, before + state_dim_, s);
+    fill_inputs(e, before, a, u, step_uniforms_);
+    throw e;
+  }
+
+  [[noreturn]] void fail_observe(const double* s, const Obs* obs) const {
+    std::int64_t k = 0;
+    for (; k + 1 < obs_dim_; ++k) {
+      if constexpr (std::is_integral_v<Obs>) {
+        if (!(obs[k] >= 0 && obs[k] < n_obs_)) break;
+      } else {
+        if (!std::isfinite(obs[k])) break;
+      }
+    }
+    auto e = error("observe", UserCodeError::Kind::kBadOutput, k, static_cast<double>(obs[k]));
+    fill_inputs(e, s, nullptr, nullptr, 0);
+    throw e;
   }
 
   UserCodeError error(const char* function, UserCodeError::Kind kind, std::int64_t index,
