@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 # One BLAS thread, set before NumPy loads OpenBLAS: every peer is measured on one
 # pinned core, but OpenBLAS starts its worker threads at import (before the pinning)
@@ -73,10 +74,21 @@ def pgfast_run(
     phi = pgfast_features(features)
     if state_action:
         phi = pg.features.StateAction(phi, action_features=np.eye(2))
+    return train_run(env, phi, seed, iterations, stop)
+
+
+def train_run(
+    env: Any, phi: Any, seed: int, iterations: int, stop: bool = False, **algo: Any
+) -> dict:
+    """Train ``env`` (any env pgfast's Reinforce takes: built-in, native or a Gymnasium
+    door) with ALGO (``algo`` overrides it) on the linear softmax over ``phi`` (2
+    actions); the clock runs around ``train()`` alone, the env is built before."""
+    import pgfast as pg
+
     policy = pg.LinearSoftmax(phi, n_actions=2)
-    algo = pg.Reinforce(env, policy, seed=seed, **ALGO)
+    learner = pg.Reinforce(env, policy, seed=seed, **{**ALGO, **algo})
     start = time.perf_counter()
-    history = algo.train(iterations, target_return=TARGET if stop else None)
+    history = learner.train(iterations, target_return=TARGET if stop else None)
     total = time.perf_counter() - start
     returns = history["return_mean"]
     steps = np.cumsum(history["env_steps"])

@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 STEP_ENVS = ("CartPole-v1", "Pendulum-v1")
-SECTIONS = ("stepping", "training", "scaling", "memory")
-# The algorithm of every training figure (bench_train.py and sections 2 to 5).
+SECTIONS = ("stepping", "training", "scaling", "memory", "own_env")
+# The algorithm of every training figure (bench_train.py and sections 2 to 6).
 ALGO: dict[str, Any] = {
     "lr": 0.05,
     "gamma": 0.99,
@@ -37,6 +37,11 @@ QUICK = {
     "thread_wait_s": 0,
     "memory_iterations": 1000,
     "memory_marks": [1, 10, 100, 500, 1000],
+    "own_env_seeds": [0],
+    "own_env_iterations": 100,
+    "own_env_slow_iterations": 5,
+    "own_env_fourier_iterations": 6,
+    "own_env_compile_repeats": 1,
 }
 FULL = {
     "step_sizes": [1, 16, 256, 4096],
@@ -55,6 +60,12 @@ FULL = {
     "thread_wait_s": 30,
     "memory_iterations": 1000,
     "memory_marks": [1, 10, 100, 200, 500, 1000],
+    "own_env_seeds": [0, 1, 2],
+    "own_env_iterations": 150,
+    # The Gymnasium doors run Python per step or per batch step: fewer updates.
+    "own_env_slow_iterations": 50,
+    "own_env_fourier_iterations": 25,
+    "own_env_compile_repeats": 3,
 }
 
 

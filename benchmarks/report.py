@@ -36,6 +36,7 @@ def render(res: dict) -> str:
     L += _training(res)
     L += _scaling(res)
     L += _memory(res)
+    L += _own_env(res)
     L += _settings(res)
     return "\n".join(L)
 
@@ -434,6 +435,141 @@ def _memory(res: dict) -> list[str]:
         L.append("")
     else:
         L += [str(mem), ""]
+    return L
+
+
+# Section 6's rows: key, door, features. The Fourier rows train on the built-in env; their
+# "x built-in" is relative to the built-in Fourier map.
+OWN_ENV_ROWS = (
+    ("builtin", 'built-in `pg.make("CartPole-v1")`', "Identity (5)"),
+    ("native", "`pg.NativeEnv` (examples/native_cartpole.py)", "Identity (5)"),
+    ("vector_256", "Gymnasium vector env (`make_vec`, vector entry point)", "Identity (5)"),
+    ("vector_16", "Gymnasium vector env (`make_vec`, vector entry point)", "Identity (5)"),
+    ("callback", "single Gymnasium env (`pg.GymnasiumEnv`, one call per step)", "Identity (5)"),
+    ("fourier_builtin", "built-in `pg.features.Fourier`", "Fourier order 3 (256)"),
+    ("fourier_tree", "`pg.features.Custom`: the C++ product tree", "Fourier order 3 (256)"),
+    ("fourier_direct", "`pg.features.Custom`: direct formula", "Fourier order 3 (256)"),
+)
+COMPILE_ROWS = (
+    ("no_cache", "no cache"),
+    ("cache_cold", "`cache=True`, first run (cold)"),
+    ("cache_warm", "`cache=True`, second run (warm)"),
+)
+
+
+def _own_env(res: dict) -> list[str]:
+    L: list[str] = []
+    oe = res["sections"].get("own_env")
+    L.append("## 6. Your own env")
+    L.append("")
+    if not isinstance(oe, dict):
+        return [*L, str(oe), ""]
+    ss, D, R = oe["settings"], oe["doors"], oe["ratios"]
+    L.append(
+        "CartPole-v1 trained through each door for an env pgfast does not ship, with "
+        "section 2's algorithm (REINFORCE, 16 episodes per update unless the row says "
+        "otherwise, reward-to-go, mean baseline, Adam lr 0.05, theta = 0) on one pinned "
+        f"core; seeds {ss['seeds']}, the doors interleaved seed by seed. The built-in env "
+        f"and the NativeEnv train {ss['iterations']} updates, the Gymnasium doors "
+        f"{ss['slow_iterations']} (they run Python per step or per batch step), the "
+        f"Fourier rows {ss['fourier']['iterations']}: fewer updates mean a less trained "
+        "policy and shorter episodes (see the episode length). Env steps are those of the "
+        "recorded episodes: a vector env's envs past their share step on unrecorded."
+    )
+    L.append("")
+    out = []
+    for key, door, feats in OWN_ENV_ROWS:
+        d = D[key]
+        base = "fourier_builtin" if key.startswith("fourier") else "builtin"
+        if isinstance(d, str):
+            out.append([door, "-", "-", "-", feats, fm(d), "-", "-", "-"])
+            continue
+        vs_base = "1x" if key == base else fx(R.get(f"{key}_vs_builtin"))
+        vs_callback = "1x" if key == "callback" else fx(R.get(f"{key}_vs_callback"))
+        out.append(
+            [
+                door,
+                str(d["num_envs"]),
+                str(d["episodes_per_update"]),
+                str(d["iterations"]),
+                feats,
+                fm(d["steps_per_second"]),
+                f"{d['mean_episode_length']:.0f}" if d["mean_episode_length"] else "-",
+                vs_base,
+                vs_callback,
+            ]
+        )
+    L += table(
+        [
+            "door",
+            "envs",
+            "episodes/update",
+            "updates",
+            "features",
+            "M steps/s",
+            "mean episode length",
+            "x built-in",
+            "x callback door",
+        ],
+        out,
+    )
+    for key, door, _ in OWN_ENV_ROWS:
+        if isinstance(D[key], str):
+            L += [f"{door} ({key}): {D[key]}", ""]
+    fc = oe["fourier_check"]
+    diffs = ", ".join(
+        f"{k.removeprefix('fourier_')} {v:.3g}" for k, v in fc["max_abs_diff"].items()
+    )
+    L.append(
+        "**x built-in** is the ratio to the built-in env with the same features. The "
+        "Fourier rows all train on the built-in env; theirs is the ratio to the built-in "
+        "Fourier map. The product-tree "
+        "map is cpp/src/features.cpp's algorithm in numba, so its gap to the built-in map "
+        "is the Custom door's cost; the direct formula (one cos per feature) is another "
+        "algorithm. Largest |Custom - built-in| over "
+        f"{fc['observations']} random observations (the box widened by a quarter each "
+        f"side): {diffs or '-'} (required <= {fc['tolerance']:g})."
+    )
+    L.append("")
+    L.append("### Compile time (numba), a fresh process each")
+    L.append("")
+    comp = oe["compile"]
+    if not isinstance(comp, dict):
+        return [*L, str(comp), ""]
+    out = []
+    for key, label in COMPILE_ROWS:
+        c = comp[key]
+        share = c["import_numba_s"]["median"] / c["total_s"]["median"]
+        out.append(
+            [
+                label,
+                fm(c["total_s"], 1.0),
+                fm(c["import_pgfast_s"], 1.0),
+                f"{fm(c['import_numba_s'], 1.0)}, {100 * share:.0f}%",
+                fm(c["build_s"], 1.0),
+            ]
+        )
+    L += table(
+        [
+            "numba cache",
+            "total s",
+            "import pgfast s",
+            "import numba s, share of total",
+            "build the NativeEnv s",
+        ],
+        out,
+    )
+    L.append(
+        f"Seconds, median (min-max) of {ss['compile_repeats']} subprocess(es) each, from "
+        "the child's first line (the interpreter's start-up is not counted) until "
+        "examples/native_cartpole.py has built `CARTPOLE`, run on a copy in a fresh "
+        "temporary directory (numba's cache goes in `__pycache__` beside the file). "
+        "pgfast imports numba only when a NativeEnv or Custom map needs it; "
+        "the build is numba's compilation (or cache load) of the three functions and of "
+        "pgfast's wrappers around them, which are compiled every time. numba cache files "
+        f"after the cold run: {comp['numba_cache_files']}."
+    )
+    L.append("")
     return L
 
 

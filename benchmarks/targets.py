@@ -1,4 +1,5 @@
-"""Grade a run against issue 5's targets, read from ``targets.json`` beside this file.
+"""Grade a run against issue 5's and issue 11's targets, read from ``targets.json`` beside
+this file.
 
 Each target names a measurement (a function here, of the run's results and the target's
 ``args``), a comparison and a threshold; the text, threshold and display of every target
@@ -143,6 +144,18 @@ def memory_growth(sections: dict, mode: str) -> Measurement | None:
     return Measurement(g["vm_hwm"], {"rss": g["vm_rss"]}) if g else Measurement(None)
 
 
+def own_env_ratio(sections: dict, ratio: str, doors: list[str]) -> Measurement | None:
+    """One door's training rate over another's (section 6). Every ratio of the section
+    is a field, so a note can quote another; ``doors``: the rows whose reason (missing,
+    failed) is given when the ratio could not be measured."""
+    oe = sections.get("own_env")
+    if not isinstance(oe, dict):
+        return None
+    v = oe["ratios"].get(ratio)
+    why = "; ".join(f"{d}: {oe['doors'][d]}" for d in doors if isinstance(oe["doors"].get(d), str))
+    return Measurement(v, dict(oe["ratios"]), "" if v else why)
+
+
 MEASUREMENTS: dict[str, Callable[..., Measurement | None]] = {
     f.__name__: f
     for f in (
@@ -152,6 +165,7 @@ MEASUREMENTS: dict[str, Callable[..., Measurement | None]] = {
         stepping_worst_ratio,
         thread_speedup,
         memory_growth,
+        own_env_ratio,
     )
 }
 
@@ -189,7 +203,7 @@ def grade(target: dict, m: Measurement) -> dict:
 
 
 def evaluate_targets(res: dict, targets: list[dict] | None = None) -> list[dict]:
-    """Issue 5's targets against this run's numbers: met, missed or not measurable."""
+    """The targets against this run's numbers: met, missed or not measurable."""
     rows = []
     for target in load_targets() if targets is None else targets:
         m = MEASUREMENTS[target["measurement"]](res["sections"], **target.get("args", {}))

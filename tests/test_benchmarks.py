@@ -31,7 +31,19 @@ MD_SECTIONS = (
     "### num_envs",
     "### Episode length",
     "## 5. Memory",
+    "## 6. Your own env",
+    "### Compile time",
     "## Settings",
+)
+OWN_ENV_DOORS = (
+    "builtin",
+    "native",
+    "vector_256",
+    "vector_16",
+    "callback",
+    "fourier_builtin",
+    "fourier_tree",
+    "fourier_direct",
 )
 PEERS = (
     "pgfast",
@@ -93,7 +105,7 @@ def test_json_has_machine_settings_and_every_section(quick_run):
     for key in ("pgfast", "numpy", "gymnasium"):
         assert data["packages"][key], key
     assert data["settings"]["quick"] is True
-    for name in ("stepping", "training", "scaling", "memory"):
+    for name in ("stepping", "training", "scaling", "memory", "own_env"):
         assert isinstance(data["sections"][name], dict), (name, data["sections"][name])
     stepping = data["sections"]["stepping"]["tables"]
     assert [r["num_envs"] for r in stepping["CartPole-v1"]] == [1, 16, 256, 4096]
@@ -106,3 +118,17 @@ def test_json_has_machine_settings_and_every_section(quick_run):
     assert {t["status"] for t in data["targets"]} <= {"met", "missed", "not measurable"}
     memory = data["sections"]["memory"]["step"]
     assert memory["iterations"] == 1000
+    own = data["sections"]["own_env"]
+    assert set(own["doors"]) == set(OWN_ENV_DOORS)
+    for key, door in own["doors"].items():  # measured, or missing (numba) with why
+        if isinstance(door, str):
+            assert door.startswith("missing: "), (key, door)
+        else:
+            assert set(door["steps_per_second"]) >= {"median", "min", "max"}, key
+    for key, diff in own["fourier_check"]["max_abs_diff"].items():
+        assert diff <= 1e-12, key  # the Custom maps compute the built-in features
+    if isinstance(own["compile"], dict):
+        for case in ("no_cache", "cache_cold", "cache_warm"):
+            assert set(own["compile"][case]["total_s"]) >= {"median", "min", "max"}, case
+    graded = {t["target"] for t in data["targets"]}
+    assert any("NativeEnv" in t for t in graded)
