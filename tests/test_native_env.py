@@ -410,6 +410,14 @@ BAD_CODE = {
         "    obs[1] = state[1]\n",
         "obs[0] = nan",
     ),
+    "observe_raises": (
+        "observe",
+        "def observe(state, obs):\n"
+        "    if state[1] > 2:\n"
+        "        raise KeyError('no such sensor')\n"
+        "    obs[0] = state[0]\n    obs[1] = state[1]\n",
+        "KeyError: 'no such sensor'",
+    ),
     "out_of_bounds": (
         "step",
         "def step(state, action, u):\n    state[1] += 1.0\n    state[7] = 1.0\n"

@@ -91,8 +91,8 @@ void bind_native(py::module_& m) {
       [](const std::string& id, std::int64_t state_dim, const py::tuple& observation_space,
          const py::tuple& action_space, std::int64_t max_episode_steps, std::int64_t reset_uniforms,
          std::int64_t step_uniforms, const py::object& reset, const py::object& step,
-         const py::object& observe, std::uint64_t token, std::int64_t num_envs, std::uint64_t seed,
-         int num_threads) {
+         const py::object& observe, const py::object& step_observe, std::uint64_t token,
+         std::int64_t num_envs, std::uint64_t seed, int num_threads) {
         NativeEnvConfig c;
         c.id = id;
         c.state_dim = state_dim;
@@ -104,14 +104,16 @@ void bind_native(py::module_& m) {
         c.reset = as_fn<NativeResetFn>(cfunc_address(reset, "reset"));
         c.step = as_fn<NativeStepFn>(cfunc_address(step, "step"));
         c.observe = as_fn<NativeObserveFn>(cfunc_address(observe, "observe"));
+        c.step_observe = as_fn<NativeStepObserveFn>(cfunc_address(step_observe, "step_observe"));
         c.token = token;
         auto env = make_native_env(c, num_envs, seed, num_threads);
-        return std::make_unique<PyVecEnv>(std::move(env), py::make_tuple(reset, step, observe));
+        return std::make_unique<PyVecEnv>(std::move(env),
+                                          py::make_tuple(reset, step, observe, step_observe));
       },
       py::arg("id"), py::arg("state_dim"), py::arg("observation_space"), py::arg("action_space"),
       py::arg("max_episode_steps"), py::arg("reset_uniforms"), py::arg("step_uniforms"),
-      py::arg("reset"), py::arg("step"), py::arg("observe"), py::arg("token"), py::arg("num_envs"),
-      py::arg("seed"), py::arg("num_threads"),
+      py::arg("reset"), py::arg("step"), py::arg("observe"), py::arg("step_observe"),
+      py::arg("token"), py::arg("num_envs"), py::arg("seed"), py::arg("num_threads"),
       "Envs stepped by compiled callbacks (use pgfast.NativeEnv).");
 
   m.def(

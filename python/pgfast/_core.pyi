@@ -332,6 +332,7 @@ def make_native_env(
     reset: object,
     step: object,
     observe: object,
+    step_observe: object,
     token: int,
     num_envs: int,
     seed: int,

@@ -99,6 +99,9 @@ def _signatures() -> dict[str, Any]:
         "observe:float32": types.int32(f64p, types.CPointer(types.float32)),
         "observe:float64": types.int32(f64p, f64p),
         "observe:int64": types.int32(f64p, types.CPointer(types.int64)),
+        "step_observe:float32": types.int32(f64p, f64p, f64p, f64p, types.CPointer(types.float32)),
+        "step_observe:float64": types.int32(f64p, f64p, f64p, f64p, f64p),
+        "step_observe:int64": types.int32(f64p, f64p, f64p, f64p, types.CPointer(types.int64)),
         "features": types.int32(f64p, f64p),
     }
 
@@ -153,6 +156,7 @@ class _Compiled:
     reset: Any
     step: Any
     observe: Any
+    step_observe: Any  # step then observe: one call per step in the training loop
 
 
 def _compile_env(spec: NativeEnv) -> _Compiled:
@@ -213,11 +217,29 @@ def _compile_env(spec: NativeEnv) -> _Compiled:
             return 1
         return 0
 
+    def step_observe_c(state_p: Any, action_p: Any, u_p: Any, out_p: Any, obs_p: Any) -> int:
+        state = carray(state_p, (state_dim,))
+        action = carray(action_p, (action_dim,))
+        u = carray(u_p, (n_step,))
+        obs = carray(obs_p, (obs_dim,))
+        try:
+            reward, terminated = step_fn(state, action, u)
+        except Exception:
+            return 1
+        out_p[0] = reward
+        out_p[1] = 1.0 if terminated else 0.0
+        try:
+            observe_fn(state, obs)
+        except Exception:
+            return 2  # kObserveRaised
+        return 0
+
     try:
         return _Compiled(
             reset=cfunc(sigs["reset"])(reset_c),
             step=cfunc(sigs["step"])(step_c),
             observe=cfunc(sigs[f"observe:{obs_name}"])(observe_c),
+            step_observe=cfunc(sigs[f"step_observe:{obs_name}"])(step_observe_c),
         )
     except numba.core.errors.NumbaError as e:  # pragma: no cover - the checks above catch it
         raise CompileError(f"numba could not compile the callbacks of {spec.id}:\n{e}") from e
@@ -405,6 +427,7 @@ class NativeEnv:
             self._compiled.reset,
             self._compiled.step,
             self._compiled.observe,
+            self._compiled.step_observe,
             self._token,
             num_envs,
             seed,

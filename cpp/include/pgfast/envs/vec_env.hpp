@@ -35,6 +35,17 @@ struct has_step_block<Model, std::void_t<decltype(std::declval<const Model&>().s
                                  std::int64_t{}, std::declval<double*>(), std::declval<bool*>()))>>
     : std::true_type {};
 
+// Models may offer step_observe(params, state, action, rng, scratch, obs):
+// step() then observe() in one call (NativeModel: one callback instead of two).
+template <class Model, class Action, class = void>
+struct has_step_observe : std::false_type {};
+template <class Model, class Action>
+struct has_step_observe<Model, Action,
+                        std::void_t<decltype(std::declval<const Model&>().step_observe(
+                            std::declval<const typename Model::Params&>(), std::declval<double*>(),
+                            std::declval<Action>(), std::declval<Rng&>(), std::declval<double*>(),
+                            std::declval<typename Model::Obs*>()))>> : std::true_type {};
+
 // Models that run a user's code (NativeModel) declare kUserCode: their
 // calls may throw UserCodeError, which VecEnv completes with the env index.
 template <class Model, class = void>
@@ -213,19 +224,31 @@ class VecEnv final : public VecEnvBase {
       observe(obs);
     }
     StepResult step(std::int64_t action, const double* continuous, double* obs) {
-      StepResult r;
       if constexpr (Model::kDiscreteAction) {
         (void)continuous;
-        r = env_.model_.step(params_, state_, action, rng_, env_.scratch_row(i_));
+        return step_with(action, obs);
       } else {
         (void)action;
-        r = env_.model_.step(params_, state_, continuous, rng_, env_.scratch_row(i_));
+        return step_with(continuous, obs);
       }
-      observe(obs);
-      return r;
     }
 
    private:
+    template <class Action>
+    StepResult step_with(Action action, double* obs) {
+      if constexpr (has_step_observe<Model, Action>::value) {
+        Obs typed[kMaxLocal] = {};
+        const StepResult r =
+            env_.model_.step_observe(params_, state_, action, rng_, env_.scratch_row(i_), typed);
+        for (std::int64_t k = 0; k < env_.obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
+        return r;
+      } else {
+        const StepResult r = env_.model_.step(params_, state_, action, rng_, env_.scratch_row(i_));
+        observe(obs);
+        return r;
+      }
+    }
+
     void observe(double* obs) {
       Obs typed[kMaxLocal] = {};
       env_.model_.observe(params_, state_, typed);
