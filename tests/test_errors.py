@@ -178,7 +178,9 @@ def test_unknown_env_id_lists_the_known_ids():
         pg.make("Foo-v0")
     for env_id in pg.list_envs():
         assert env_id in str(info.value)
-    with pytest.raises(TypeError, match="id must be an environment id, a TabularMDP or a NativeEnv"):
+    with pytest.raises(
+        TypeError, match="id must be an environment id, a TabularMDP or a NativeEnv"
+    ):
         pg.make(3)
 
 

@@ -319,7 +319,8 @@ class NativeEnv:
             ``i`` independent of ``num_envs``.
         cache: keep numba's compiled code of your functions on disk (``__pycache__``
             beside their file), so that the next process skips most of the compile
-            time; pgfast's thin wrappers around them are compiled again (about 0.3 s).
+            time; pgfast's thin wrappers around them are compiled again (about 0.6 s of
+            the ~1 s, measured by benchmarks/run.py).
 
     Compiling costs about a second per process (numba's import and compiler), paid
     when the NativeEnv is created.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ def _native_env(env_id: str) -> pg.NativeEnv | None:
     if spec is None or spec.loader is None:
         raise CLIError(f"cannot load {path_str} as a Python module")
     module = importlib.util.module_from_spec(spec)
+    # Registered like an imported module, so that its functions can be found again by
+    # name (pickling for worker processes; numba's cache).
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except pg.native.CompileError as exc:
