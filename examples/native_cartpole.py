@@ -71,12 +71,16 @@ CARTPOLE = pg.NativeEnv(
 )
 
 
-def main() -> None:
+def main(iterations: int = 100) -> float:
+    """Train on the native CartPole; returns the mean return of the last 10 updates."""
     env = pg.make(CARTPOLE, num_envs=16, seed=0)
+    print(pg.envs.describe_backend(env))
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
     algo = pg.Reinforce(env, policy, lr=0.05, episodes_per_update=32, seed=0)
-    history = algo.train(iterations=100)
-    print(f"mean return, last 10 updates: {np.mean(history['return_mean'][-10:]):.1f}")
+    history = algo.train(iterations=iterations)
+    mean = float(np.mean(history["return_mean"][-10:]))
+    print(f"mean return, last 10 updates: {mean:.1f}")
+    return mean
 
 
 if __name__ == "__main__":

@@ -30,3 +30,8 @@ def test_frozenlake_example_error_falls_with_the_batch(tmp_path):
         # 100x the episodes: the error should fall about 10x; demand 3x.
         assert large < small / 3, (label, small, large)
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_native_cartpole_example_trains_natively_to_the_time_limit():
+    # Its parity with Gymnasium is tests/test_native_env.py's.
+    assert load("native_cartpole").main(iterations=100) > 450
