@@ -652,3 +652,156 @@ def test_cli_trains_a_native_env_from_its_file(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     first = (result.stderr or result.stdout).splitlines()[0]
     assert "NativeCartPole-v1: numba" in first, first
+
+
+# ------------------------------------------------ found in review (issue 11)
+
+
+def one_dim_env(step, reset=None, name="Review-v0", action_space=None):
+    def default_reset(state, u):
+        state[0] = 0.0
+
+    def observe(state, obs):
+        obs[0] = state[0]
+
+    return pg.NativeEnv(
+        name,
+        reset=reset or default_reset,
+        step=step,
+        observe=observe,
+        state_dim=1,
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (1,)),
+        action_space=action_space or gym.spaces.Discrete(2),
+    )
+
+
+def test_a_native_env_cannot_change_after_it_is_compiled():
+    spec = one_dim_env(lambda s, a, u: (0.0, False))
+    with pytest.raises(AttributeError, match="cannot change after it is compiled"):
+        spec.state_dim = 5
+    with pytest.raises(AttributeError, match="cannot change"):
+        spec.step = lambda s, a, u: (1.0, False)
+
+
+def test_a_users_own_njit_function_is_bounds_checked_too():
+    import numba
+
+    @numba.njit  # compiled by the user, without bounds checks
+    def step(state, action, u):
+        state[3] = 1.0
+        return 0.0, False
+
+    env = pg.make(one_dim_env(step), num_envs=1, seed=0)
+    env.reset(seed=0)
+    with pytest.raises(pg.UserCodeError, match="IndexError"):
+        env.step(np.zeros(1, dtype=np.int64))
+
+
+def test_the_callers_action_array_is_never_written():
+    def step(state, action, u):
+        action[0] = 99.0
+        return 0.0, False
+
+    box = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float64)
+    env = pg.make(one_dim_env(step, action_space=box), num_envs=1, seed=0)
+    env.reset(seed=0)
+    actions = np.full((1, 1), 0.5)
+    env.step(actions)
+    assert actions[0, 0] == 0.5
+
+
+def test_a_failed_reset_leaves_a_zero_state_that_resets_again_naming_the_env():
+    def reset(state, u):
+        state[0] = 7.0
+        if u[0] > 0.5:
+            raise ValueError("no initial state")
+        state[0] = u[0]
+
+    spec = pg.NativeEnv(
+        "FlakyReset-v0",
+        reset=reset,
+        step=lambda s, a, u: (1.0, False),
+        observe=lambda s, o: None,
+        state_dim=1,
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (1,)),
+        action_space=gym.spaces.Discrete(2),
+        reset_uniforms=1,
+    )
+    env = None
+    for seed in range(50):  # a seed whose first reset (in make) succeeds
+        try:
+            env = pg.make(spec, num_envs=1, seed=seed)
+            break
+        except pg.UserCodeError:
+            continue
+    assert env is not None
+    messages = []
+    for seed in range(50):  # then a reset that fails
+        try:
+            env.reset(seed=seed)
+        except pg.UserCodeError as e:
+            messages.append(str(e))
+            break
+    assert messages, "no failing reset in 50 seeds"
+    assert "reset in env 0 raised ValueError: no initial state" in messages[0]
+    np.testing.assert_array_equal(env.get_state(), [[0.0]])  # no half-written 7.0
+    # Not stepped from a made-up state: the next step resets the env (reward 0),
+    # or fails in reset again, naming the env.
+    try:
+        outcome = str(env.step(np.zeros(1, dtype=np.int64))[1][0])
+    except pg.UserCodeError as e:
+        outcome = str(e)
+    assert outcome == "0.0" or "reset in env 0" in outcome, outcome
+
+
+def test_after_a_failed_batch_step_every_env_starts_over():
+    def step(state, action, u):
+        state[0] += 1.0
+        if state[0] > 1.5 and action[0] == 1:
+            raise ValueError("boom")
+        return 1.0, False
+
+    env = pg.make(one_dim_env(step), num_envs=2, seed=0)
+    env.reset(seed=0)
+    env.step(np.zeros(2, dtype=np.int64))
+    with pytest.raises(pg.UserCodeError, match="step in env 1"):
+        env.step(np.array([0, 1]))
+    obs, reward, *_ = env.step(np.zeros(2, dtype=np.int64))
+    np.testing.assert_array_equal(reward, [0.0, 0.0])  # the reset step of next-step autoreset
+    np.testing.assert_array_equal(obs, [[0.0], [0.0]])
+
+
+def test_user_code_errors_pickle():
+    error = pg.UserCodeError("X-v0: step in env 3 raised", "step", 3, "raised", {"u": np.ones(2)})
+    clone = pickle.loads(pickle.dumps(error))
+    assert (str(clone), clone.function, clone.env_index, clone.kind) == (
+        str(error),
+        "step",
+        3,
+        "raised",
+    )
+
+
+def squares_and_bias(obs, out):
+    for k in range(obs.shape[0]):
+        out[k] = obs[k] * obs[k]
+    out[obs.shape[0]] = 1.0
+
+
+def test_a_custom_policy_saves_and_loads_from_an_imported_module(tmp_path):
+    phi = pg.features.Custom(squares_and_bias, n_features=5, obs_dim=4)
+    policy = pg.LinearSoftmax(phi, n_actions=2)
+    policy.theta[:] = np.arange(10.0).reshape(5, 2)
+    policy.save(str(tmp_path / "p.npz"))
+    loaded = pg.load_policy(str(tmp_path / "p.npz"))
+    np.testing.assert_array_equal(loaded.theta, policy.theta)
+    obs = np.random.default_rng(0).normal(size=(5, 4))
+    np.testing.assert_array_equal(loaded.log_probs(obs), policy.log_probs(obs))
+
+
+def test_loading_never_imports_a_module():
+    with pytest.raises(ValueError, match="import not_imported_anywhere first"):
+        pg.features.from_config(
+            {"kind": "custom", "fn": "not_imported_anywhere:f", "n_features": 1, "obs_dim": 1}
+        )
+    assert "not_imported_anywhere" not in sys.modules

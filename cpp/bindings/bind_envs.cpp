@@ -152,8 +152,9 @@ void bind_envs(py::module_& m) {
               require_shape(m, {n}, "reset_mask");
               auto mb = contiguous<bool, py::array::c_style>(m, "reset_mask");
               require_shape(mb, {n}, "reset_mask");
-              // Rows not reset keep their current observation.
-              g.env().get_observation(obs.mutable_data());
+              // Rows not reset keep their current observation (the others'
+              // states may be invalid: a failed reset is what they recover from).
+              g.env().get_observation(obs.mutable_data(), mb.data());
               py::gil_scoped_release nogil;
               g.env().reset(mb.data(), obs.mutable_data());
             }

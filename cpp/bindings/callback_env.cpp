@@ -49,7 +49,7 @@ class PyEnvBase : public VecEnvBase {
   void step(const void*, void*, double*, bool*, bool*) override { unsupported("step"); }
   void get_state(double*) const override { unsupported("get_state"); }
   void set_state(const double*) override { unsupported("set_state"); }
-  void get_observation(void*) const override { unsupported("observation"); }
+  void get_observation(void*, const bool*) const override { unsupported("observation"); }
   std::vector<std::int64_t> elapsed_steps() const override { unsupported("elapsed_steps"); }
   std::vector<std::string> param_names() const override { return {}; }
   std::vector<double> get_param(const std::string& name) const override { unsupported(name); }

@@ -134,6 +134,10 @@ void Collector::poll_stop(std::chrono::steady_clock::time_point& last) {
 void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int64_t steps_quota,
                     bool deterministic, bool record_obs) {
   require(episodes > 0 || steps_quota > 0, "give episodes or steps (> 0)");
+  // A failed call must not leave an earlier batch's order over cleared buffers.
+  order_.clear();
+  offsets_.clear();
+  total_rows_ = 0;
   if (LockstepEnv* lockstep = env_.lockstep()) {
     run_lockstep(*lockstep, make_job(params, deterministic, record_obs), episodes, steps_quota);
     return;

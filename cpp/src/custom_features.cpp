@@ -15,7 +15,6 @@ namespace pgfast {
 
 namespace {
 
-constexpr std::uint64_t kExponent = 0x7FF0000000000000ULL;  // all ones: NaN or infinity
 // As for the built-in maps: more features than this is a configuration mistake.
 constexpr std::int64_t kMaxCustomSize = std::int64_t{1} << 24;
 
@@ -41,17 +40,8 @@ class Custom final : public FeatureMap {
       fail(status == kUserRaised ? UserCodeError::Kind::kRaised : UserCodeError::Kind::kBadStatus,
            -1, static_cast<double>(status), obs);
     }
-    // One branch for all: a value is NaN or infinite exactly when its exponent
-    // bits are all ones, and or-ing integer tests vectorises.
-    std::uint64_t bad = 0;
-    for (std::int64_t k = 0; k < n_features_; ++k) {
-      std::uint64_t bits;
-      std::memcpy(&bits, out + k, sizeof bits);
-      bad |= static_cast<std::uint64_t>((bits & kExponent) == kExponent);
-    }
-    if (bad != 0) {
-      std::int64_t k = 0;
-      while (k + 1 < n_features_ && std::isfinite(out[k])) ++k;
+    if (!all_finite(out, n_features_, 0.0)) {
+      const std::int64_t k = first_non_finite(out, n_features_);
       fail(UserCodeError::Kind::kBadOutput, k, out[k], obs);
     }
   }

@@ -51,9 +51,10 @@ class NativeModel {
 
   std::string id() const { return config_->id; }
   std::int64_t state_dim() const { return state_dim_; }
-  // The state before the current step, kept to restore it and to report
-  // the inputs when the step fails.
-  std::int64_t scratch_dim() const { return state_dim_; }
+  // The state before the current step (to restore it and report the inputs
+  // when the step fails), then a copy of a continuous action: the user's code
+  // gets its own, never a view of the caller's array.
+  std::int64_t scratch_dim() const { return state_dim_ + (kDiscrete ? 0 : action_dim_); }
   std::int64_t max_episode_steps() const { return config_->max_episode_steps; }
   SpaceSpec observation_space() const { return config_->observation_space; }
   SpaceSpec action_space() const { return config_->action_space; }
@@ -71,9 +72,10 @@ class NativeModel {
       std::fill(s, s + state_dim_, 0.0);  // the inputs reset was given
       fail_status("reset", status, s, nullptr, u, reset_uniforms_);
     }
-    const std::int64_t bad = first_non_finite(s, state_dim_);
-    if (bad >= 0) {
+    if (!all_finite(s, state_dim_, 0.0)) {
+      const std::int64_t bad = first_non_finite(s, state_dim_);
       auto e = error("reset", UserCodeError::Kind::kNonFiniteState, bad, s[bad]);
+      std::fill(s, s + state_dim_, 0.0);  // no NaN left behind; VecEnv marks it for reset
       e.state.assign(static_cast<std::size_t>(state_dim_), 0.0);
       e.uniforms.assign(u, u + reset_uniforms_);
       throw e;
@@ -125,45 +127,24 @@ class NativeModel {
       index = static_cast<double>(action);
       a = &index;
     } else {
-      a = action;
+      double* copy = before + state_dim_;
+      std::copy(action, action + action_dim_, copy);
+      a = copy;
     }
     double result[2] = {0.0, 0.0};
     const std::int32_t status =
         obs ? step_observe_fn_(s, a, u, result, obs) : step_fn_(s, a, u, result);
+    // The step's own failure first: observe ran on its result.
+    const std::int32_t step_status = status == kObserveRaised ? kUserOk : status;
+    if (step_status != kUserOk || !all_finite(s, state_dim_, result[0]))
+      fail_step(step_status, s, before, a, u, result[0]);
     if (status == kObserveRaised) fail_status("observe", kUserRaised, s, nullptr, nullptr, 0);
-    if (status != kUserOk || !all_finite(s, state_dim_, result[0]))
-      fail_step(status, s, before, a, u, result[0]);
     if (obs) check_observation(s, obs);
     return {result[0], result[1] != 0.0};
   }
 
   static void draw(Rng& rng, double* u, std::int64_t n) {
     for (std::int64_t k = 0; k < n; ++k) u[k] = rng.uniform();
-  }
-
-  // Whether every x[k] (and `extra`) is finite, with one branch: a value is
-  // NaN or infinite exactly when its exponent bits are all ones, and or-ing
-  // integer tests vectorises (a floating-point sum would not, without
-  // -ffast-math). The engine checks every step's outputs this way.
-  template <class T>
-  static bool all_finite(const T* x, std::int64_t n, T extra) {
-    using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-    const Bits exponent =
-        sizeof(T) == 8 ? static_cast<Bits>(0x7FF0000000000000ULL) : static_cast<Bits>(0x7F800000U);
-    const auto non_finite = [exponent](T v) {
-      Bits b;
-      std::memcpy(&b, &v, sizeof b);
-      return static_cast<Bits>((b & exponent) == exponent);
-    };
-    Bits bad = non_finite(extra);
-    for (std::int64_t k = 0; k < n; ++k) bad |= non_finite(x[k]);
-    return bad == 0;
-  }
-
-  static std::int64_t first_non_finite(const double* x, std::int64_t n) {
-    for (std::int64_t k = 0; k < n; ++k)
-      if (!std::isfinite(x[k])) return k;
-    return -1;
   }
 
   // The failed step's error, with the env restored to its state before the step.
@@ -173,9 +154,10 @@ class NativeModel {
       std::copy(before, before + state_dim_, s);
       fail_status("step", status, before, a, u, step_uniforms_);
     }
-    const std::int64_t bad = first_non_finite(s, state_dim_);
-    auto e = bad >= 0 ? error("step", UserCodeError::Kind::kNonFiniteState, bad, s[bad])
-                      : error("step", UserCodeError::Kind::kNonFiniteReward, -1, reward);
+    const bool state_ok = all_finite(s, state_dim_, 0.0);
+    const std::int64_t bad = state_ok ? -1 : first_non_finite(s, state_dim_);
+    auto e = state_ok ? error("step", UserCodeError::Kind::kNonFiniteReward, -1, reward)
+                      : error("step", UserCodeError::Kind::kNonFiniteState, bad, s[bad]);
     std::copy(before, before + state_dim_, s);
     fill_inputs(e, before, a, u, step_uniforms_);
     throw e;
@@ -183,12 +165,10 @@ class NativeModel {
 
   [[noreturn]] void fail_observe(const double* s, const Obs* obs) const {
     std::int64_t k = 0;
-    for (; k + 1 < obs_dim_; ++k) {
-      if constexpr (std::is_integral_v<Obs>) {
-        if (!(obs[k] >= 0 && obs[k] < n_obs_)) break;
-      } else {
-        if (!std::isfinite(obs[k])) break;
-      }
+    if constexpr (std::is_integral_v<Obs>) {
+      while (k + 1 < obs_dim_ && obs[k] >= 0 && obs[k] < n_obs_) ++k;
+    } else {
+      k = first_non_finite(obs, obs_dim_);
     }
     auto e = error("observe", UserCodeError::Kind::kBadOutput, k, static_cast<double>(obs[k]));
     fill_inputs(e, s, nullptr, nullptr, 0);

@@ -22,8 +22,8 @@ takes (``"fourier:3"``, ``"tiles:8x4"``, ...).
 
 from __future__ import annotations
 
-import importlib
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -269,8 +269,9 @@ class Custom(FeatureMap):
         obs_dim: length of ``obs`` (an int or the observation space).
         cache: keep numba's compiled code on disk (see :class:`pgfast.NativeEnv`).
 
-    A policy with Custom features saves the function's import path
-    (``module:qualname``); :func:`pgfast.load_policy` imports it again.
+    A policy with Custom features saves the function's path (``module:qualname``);
+    :func:`pgfast.load_policy` finds it again in that module, which the program must
+    have imported (loading a file never runs code).
 
     Example:
         >>> import numpy as np, pgfast as pg
@@ -347,21 +348,28 @@ class Custom(FeatureMap):
 
 
 def _import_function(path: Any) -> Callable[..., Any]:
-    """The function at ``module:qualname`` (how a Custom map is saved)."""
+    """The function at ``module:qualname`` (how a Custom map is saved), from a module
+    the program has already imported: loading a file never imports (runs) code."""
     if not isinstance(path, str) or ":" not in path:
         raise ValueError(f"a Custom map's fn must be 'module:qualname', got {path!r}")
     module_name, qualname = path.split(":", 1)
     if "<" in qualname:
         raise ValueError(
-            f"the Custom map's function {path} was defined inside a function and cannot be "
-            "imported again; define it at module level to save and load the policy"
+            f"the Custom map's function {path} is a lambda or was defined inside a function, "
+            "so it cannot be found again; define it at module level to save and load the policy"
         )
+    module = sys.modules.get(module_name)
+    if module is None:
+        raise ValueError(
+            f"the policy's features are the Custom map {path}; import {module_name} first "
+            "(loading a policy file does not import modules)"
+        )
+    obj: Any = module
     try:
-        obj: Any = importlib.import_module(module_name)
         for part in qualname.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"cannot import the Custom map's function {path}: {e}") from e
+    except AttributeError as e:
+        raise ValueError(f"cannot find the Custom map's function {path}: {e}") from e
     if not callable(obj):
         raise ValueError(f"{path} is not a function")
     return obj

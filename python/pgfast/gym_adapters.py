@@ -160,7 +160,8 @@ class GymnasiumVectorEnv(VectorEnv):
     with ``reset()`` (seeded with ``seed`` the first time); env ``i`` contributes a
     number of episodes fixed before they start, as with pgfast's own envs, so short
     episodes are not favoured. Envs past their share keep stepping (a vector env
-    cannot pause one env) with action 0, unrecorded.
+    cannot pause one env), unrecorded, with action 0 (a Box action: 0 clipped to the
+    box).
 
     Its ``reset``/``step`` are the wrapped env's own.
 

@@ -16,8 +16,14 @@ observation inside its space). A failure stops the call before anything is updat
 call's inputs. When your function raised, pgfast calls it again in plain Python on
 the same inputs, so that your own exception and line appear as the error's cause.
 
-Your functions are compiled with numba's ``boundscheck=True``: an index out of range
-is an ``IndexError``, never a write outside the array.
+Your functions are compiled with numba's ``boundscheck=True`` (also a function you
+decorated with ``@numba.njit`` yourself): an index out of range is an ``IndexError``,
+never a write outside the array. numba does not pass the option on to other
+``@numba.njit`` functions yours call: give those ``boundscheck=True`` too.
+
+After a failure in ``env.step`` or ``env.reset`` (other envs of the batch may have
+stepped, and their results are lost), every env starts a new episode on the next
+``step``; a failure inside training loses nothing: no update is applied.
 """
 
 from __future__ import annotations
@@ -52,8 +58,9 @@ class UserCodeError(RuntimeError):
     Attributes:
         function: ``"reset"``, ``"step"``, ``"observe"`` or ``"features"``.
         env_index: the env it ran for (``-1`` when not run for an env).
-        kind: ``"raised"``, ``"non_finite_reward"``, ``"non_finite_state"`` or
-            ``"bad_output"``.
+        kind: ``"raised"``, ``"non_finite_reward"``, ``"non_finite_state"``,
+            ``"bad_output"``, or ``"bad_status"`` (a status pgfast's wrapper never
+            returns: a corrupted call).
         inputs: the call's inputs as they were before the call.
     """
 
@@ -65,6 +72,9 @@ class UserCodeError(RuntimeError):
         self.env_index = env_index
         self.kind = kind
         self.inputs = inputs
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses to and from worker processes
+        return (type(self), (str(self), self.function, self.env_index, self.kind, self.inputs))
 
 
 def require_numba(feature: str) -> Any:
@@ -126,10 +136,15 @@ def _jit(
     numba = require_numba(f"{owner}'s {name}")
     if not callable(fn):
         raise TypeError(f"{owner}: {name} must be a function, got {type(fn).__name__}")
-    dispatcher = fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else None
-    if dispatcher is None:
-        dispatcher = numba.njit(fn, boundscheck=True, cache=cache)
+    if numba.core.config.BOUNDSCHECK == 0:
+        raise RuntimeError(
+            "NUMBA_BOUNDSCHECK=0 turns off the bounds checks that keep your code's "
+            "indexing errors from writing into pgfast's memory; unset it"
+        )
     try:
+        # A dispatcher the user compiled is compiled again from its Python function:
+        # with bounds checks, whatever options it had.
+        dispatcher = numba.njit(_python_function(fn), boundscheck=True, cache=cache)
         dispatcher.compile(arg_types)
     except Exception as e:  # numba raises many types; all mean the same here
         raise CompileError(
@@ -377,7 +392,10 @@ class NativeEnv:
         if self._action_tuple[0] == "box" and self._action_tuple[3] != "float64":
             # The engine hands actions over as float64; a float32 space would promise
             # rounding that does not happen.
-            raise ValueError("action_space: a Box action space must be float64")
+            raise ValueError(
+                "action_space: a Box action space must be float64 "
+                "(gym.spaces.Box(low, high, shape, dtype=np.float64))"
+            )
         self.max_episode_steps = (
             None
             if max_episode_steps is None
@@ -389,6 +407,17 @@ class NativeEnv:
         self._token = _register(self)
         self._compiled: _Compiled | None = None
         self.compile()  # errors in the user's code surface here, not mid-training
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The sizes and functions are compiled into the callbacks: changing one
+        # afterwards would make the engine and the compiled code disagree about
+        # buffer sizes (writes outside a row).
+        if getattr(self, "_frozen", False) and not name.startswith("_"):
+            raise AttributeError(
+                f"a NativeEnv cannot change after it is compiled ({name}); create a new one"
+            )
+        super().__setattr__(name, value)
 
     @property
     def obs_dim(self) -> int:

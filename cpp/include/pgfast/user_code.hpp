@@ -11,9 +11,12 @@
 #ifndef PGFAST_USER_CODE_HPP_
 #define PGFAST_USER_CODE_HPP_
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -21,6 +24,35 @@ namespace pgfast {
 
 inline constexpr std::int32_t kUserOk = 0;
 inline constexpr std::int32_t kUserRaised = 1;
+
+// Whether every x[k] (and `extra`) is finite, with one branch: a value is NaN
+// or infinite exactly when its exponent bits are all ones, and or-ing integer
+// tests vectorises (a floating-point reduction would not, without
+// -ffast-math). The engine checks what user code returns on every step.
+template <class T>
+inline bool all_finite(const T* x, std::int64_t n, T extra) {
+  static_assert(std::is_floating_point_v<T>);
+  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  const Bits exponent =
+      sizeof(T) == 8 ? static_cast<Bits>(0x7FF0000000000000ULL) : static_cast<Bits>(0x7F800000U);
+  const auto non_finite = [exponent](T v) {
+    Bits b;
+    std::memcpy(&b, &v, sizeof b);
+    return static_cast<Bits>((b & exponent) == exponent);
+  };
+  Bits bad = non_finite(extra);
+  for (std::int64_t k = 0; k < n; ++k) bad |= non_finite(x[k]);
+  return bad == 0;
+}
+
+// The first k with x[k] not finite (the slow path, after all_finite failed); n - 1
+// if there is none.
+template <class T>
+inline std::int64_t first_non_finite(const T* x, std::int64_t n) {
+  std::int64_t k = 0;
+  while (k + 1 < n && std::isfinite(x[k])) ++k;
+  return k;
+}
 
 class UserCodeError : public std::runtime_error {
  public:

@@ -109,7 +109,8 @@ class VecEnvBase {
   // Validates every row first; on success replaces the states and cancels
   // pending autoresets (elapsed step counts are kept).
   virtual void set_state(const double* states) = 0;
-  virtual void get_observation(void* obs) const = 0;
+  // Rows where skip[i] is true are left untouched (skip may be null).
+  virtual void get_observation(void* obs, const bool* skip = nullptr) const = 0;
   virtual std::vector<std::int64_t> elapsed_steps() const = 0;
 
   // Single-env access for the training engine: no autoreset and no time

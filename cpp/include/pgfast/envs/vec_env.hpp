@@ -112,15 +112,18 @@ class VecEnv final : public VecEnvBase {
 
   void reset(const bool* mask, void* obs) override {
     Obs* out = static_cast<Obs*>(obs);
-    parallel([&](std::int64_t b, std::int64_t e) { reset_range(b, e, mask, out); });
+    after_user_error_reset_all(
+        [&] { parallel([&](std::int64_t b, std::int64_t e) { reset_range(b, e, mask, out); }); });
   }
 
   void step(const void* actions, void* obs, double* reward, bool* terminated,
             bool* truncated) override {
     check_actions(actions);
     Obs* out = static_cast<Obs*>(obs);
-    parallel([&](std::int64_t b, std::int64_t e) {
-      step_range_unchecked(b, e, actions, out, reward, terminated, truncated);
+    after_user_error_reset_all([&] {
+      parallel([&](std::int64_t b, std::int64_t e) {
+        step_range_unchecked(b, e, actions, out, reward, terminated, truncated);
+      });
     });
   }
 
@@ -135,12 +138,13 @@ class VecEnv final : public VecEnvBase {
     std::copy(states, states + num_envs_ * state_dim_, state_.begin());
     std::fill(needs_reset_.begin(), needs_reset_.end(), 0);
   }
-  void get_observation(void* obs) const override {
+  void get_observation(void* obs, const bool* skip) const override {
     Obs* out = static_cast<Obs*>(obs);
     for (std::int64_t i = 0; i < num_envs_; ++i)
-      at_env(i, [&] {
-        model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), out + i * obs_size_);
-      });
+      if (!skip || !skip[i])
+        at_env(i, [&] {
+          model_.observe(params_[static_cast<std::size_t>(i)], state_row(i), out + i * obs_size_);
+        });
   }
   std::vector<std::int64_t> elapsed_steps() const override { return elapsed_; }
 
@@ -207,8 +211,16 @@ class VecEnv final : public VecEnvBase {
     static constexpr bool kDiscreteAction = Model::kDiscreteAction;
     static constexpr std::int64_t kMaxLocal = 8;
 
+    // The stream and state are loaded here, not only in reset(): if reset()
+    // throws, the destructor writes back what the env had.
     Stepper(VecEnv& env, std::int64_t i)
-        : env_(env), i_(i), params_(env.params_[static_cast<std::size_t>(i)]) {}
+        : env_(env),
+          i_(i),
+          params_(env.params_[static_cast<std::size_t>(i)]),
+          rng_(env.rngs_[static_cast<std::size_t>(i)]) {
+      const double* row = env.state_row(i);
+      std::copy(row, row + env.state_dim_, state_);
+    }
     Stepper(const Stepper&) = delete;
     Stepper& operator=(const Stepper&) = delete;
     ~Stepper() {
@@ -281,6 +293,23 @@ class VecEnv final : public VecEnvBase {
     for (std::int64_t k = 0; k < obs_size_; ++k) obs[k] = static_cast<double>(typed[k]);
   }
 
+  // A user's code failing mid-batch leaves some envs stepped and the caller
+  // with none of their results: every env then starts a new episode on the
+  // next step() (documented: after a UserCodeError, reset()).
+  template <class F>
+  void after_user_error_reset_all(F&& f) {
+    if constexpr (runs_user_code<Model>::value) {
+      try {
+        f();
+      } catch (const UserCodeError&) {
+        require_reset_all();
+        throw;
+      }
+    } else {
+      f();
+    }
+  }
+
   // Runs f for env i; a user callback's error learns which env it was.
   template <class F>
   static void at_env(std::int64_t i, F&& f) {
@@ -349,7 +378,19 @@ class VecEnv final : public VecEnvBase {
 
   void reset_one(std::int64_t i) {
     const auto k = static_cast<std::size_t>(i);
-    model_.reset(params_[k], rngs_[k], state_row(i));
+    if constexpr (runs_user_code<Model>::value) {
+      try {
+        model_.reset(params_[k], rngs_[k], state_row(i));
+      } catch (...) {
+        // A user's reset failed: the env holds no episode and resets again
+        // before its next step.
+        std::fill(state_row(i), state_row(i) + state_dim_, 0.0);
+        needs_reset_[k] = 1;
+        throw;
+      }
+    } else {
+      model_.reset(params_[k], rngs_[k], state_row(i));
+    }
     elapsed_[k] = 0;
     needs_reset_[k] = 0;
   }
@@ -379,7 +420,7 @@ class VecEnv final : public VecEnvBase {
       if (needs_reset_[k]) {
         // Next-step autoreset: the action is ignored and the first
         // observation of the new episode is returned with reward 0.
-        reset_one(i);
+        at_env(i, [&] { reset_one(i); });
         reward[i] = 0.0;
         terminated[i] = false;
         truncated[i] = false;
