@@ -7,6 +7,8 @@ episodes count (env i's first ceil((episodes - i) / N) episodes).
 
 from __future__ import annotations
 
+import importlib.util
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -228,3 +230,30 @@ def test_make_gives_gymnasiums_vector_env_for_ids_pgfast_does_not_have():
     policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
     lengths = pg.evaluate(env, policy, episodes=12, seed=0, return_lengths=True)[1]
     assert lengths.max() <= 30
+
+
+def test_a_vector_env_that_cannot_be_built_says_why():
+    # Gymnasium's JAX CartPole has a vector entry point; jax is not a dependency.
+    assert pg.gym_adapters.has_vector_entry_point("phys2d/CartPole-v1")
+    if importlib.util.find_spec("jax") is None:
+        with pytest.raises(ValueError, match=r"cannot make Gymnasium's vectorised phys2d.*jax"):
+            pg.make("phys2d/CartPole-v1", num_envs=2)
+    else:  # a machine with jax builds it
+        assert pg.make("phys2d/CartPole-v1", num_envs=2).backend == "gymnasium-vector"
+
+
+def test_discrete_spaces_that_do_not_start_at_zero_are_refused():
+    venv = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * 2)
+    venv.single_action_space = gym.spaces.Discrete(2, start=1)
+    with pytest.raises(ValueError, match="must start at 0"):
+        pg.GymnasiumVectorEnv(venv)
+
+
+def test_reinforce_seeds_an_env_it_makes_so_runs_repeat():
+    results = []
+    for _ in range(2):
+        venv = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point")
+        policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+        pg.Reinforce(venv, policy, episodes_per_update=8, seed=5).train(2)
+        results.append(policy.theta.copy())
+    np.testing.assert_array_equal(results[0], results[1])

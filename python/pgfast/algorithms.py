@@ -151,7 +151,9 @@ class Reinforce:
     objective itself, which ``pg.exact`` computes.
 
     Args (continued):
-        seed: seed of the policy's sampling streams (random if None).
+        seed: seed of the policy's sampling streams (random if None); also the env's
+            when ``env`` is not already a pgfast env (an id, a NativeEnv, a Gymnasium
+            env), so that such a run is reproducible too.
         num_threads: rollout threads (default: the env's).
 
     Example:
@@ -189,7 +191,7 @@ class Reinforce:
         seed: int | None = None,
         num_threads: int | None = None,
     ) -> None:
-        env = as_vector_env(env)
+        env = as_vector_env(env, seed=seed)
         _check_policy(policy)
         returns = _choice(returns, "returns", _RETURNS)
         if baseline is None:

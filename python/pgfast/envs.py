@@ -102,8 +102,12 @@ def make(
         # Gymnasium's own vectorised env, when it registers one: one Python call per
         # batch step (env.backend == "gymnasium-vector"); num_threads does not apply.
         extra = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
-        vector = gymnasium_vector(id, num_envs, **extra, **params)
-        if vector is not None:
+        if has_vector_entry_point(id):
+            try:
+                vector = gymnasium_vector(id, num_envs, **extra, **params)
+            except (ImportError, gym.error.Error) as e:  # e.g. a JAX env without jax
+                raise ValueError(f"cannot make Gymnasium's vectorised {id}: {e}") from e
+            assert vector is not None
             return GymnasiumVectorEnv(vector, seed=seed)
     return lookup(id).build(num_envs, seed, num_threads, max_episode_steps, params)
 
@@ -114,7 +118,7 @@ if make.__doc__:  # None under python -OO
     )
 
 
-def as_vector_env(env: Any) -> VectorEnv:
+def as_vector_env(env: Any, seed: int | None = None) -> VectorEnv:
     """The fastest door for ``env``:
 
     - a pgfast env as is;
@@ -127,20 +131,21 @@ def as_vector_env(env: Any) -> VectorEnv:
       :class:`GymnasiumVectorEnv`, else a :class:`GymnasiumEnv`.
 
     A ``gymnasium.Env`` object is always stepped through Gymnasium, even a toy-text one:
-    its wrappers may change what ``unwrapped.P`` says.
+    its wrappers may change what ``unwrapped.P`` says. ``seed`` seeds an env made here
+    (not a pgfast env passed in, which keeps its streams).
     """
     if isinstance(env, VectorEnv):
         return env
     if isinstance(env, NativeEnv):
-        return make(env)
+        return make(env, seed=seed)
     if isinstance(env, gym.vector.VectorEnv):
-        return GymnasiumVectorEnv(env)
+        return GymnasiumVectorEnv(env, seed=seed)
     if isinstance(env, gym.Env):
-        return GymnasiumEnv(env)
+        return GymnasiumEnv(env, seed=seed)
     if isinstance(env, str):
         if env in REGISTRY or has_vector_entry_point(env):
-            return make(env)
-        return GymnasiumEnv(env)
+            return make(env, seed=seed)
+        return GymnasiumEnv(env, seed=seed)
     raise TypeError(
         "env must be a pgfast.VectorEnv, a pgfast.NativeEnv, a gymnasium.vector.VectorEnv, "
         f"a gymnasium.Env or an env id, got {type(env).__name__}"

@@ -269,6 +269,10 @@ class GymnasiumVectorEnv(VectorEnv):
 
 def _check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
     for name, space in (("observation", observation_space), ("action", action_space)):
+        if isinstance(space, gym.spaces.Discrete) and int(space.start) != 0:
+            # pgfast numbers discrete values from 0; an offset would shift every
+            # action and observation silently.
+            raise ValueError(f"Discrete {name} spaces must start at 0, got start={space.start}")
         if isinstance(space, gym.spaces.Box) and len(space.shape) != 1:
             raise ValueError(f"only 1-D Box {name} spaces are supported, got {space.shape}")
         if not isinstance(space, (gym.spaces.Box, gym.spaces.Discrete)):
@@ -336,15 +340,13 @@ def has_vector_entry_point(env_id: str) -> bool:
 def gymnasium_vector(env_id: str, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv | None:
     """``gymnasium.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")``
     when Gymnasium registers a vector entry point for ``env_id`` that can be built here
-    (e.g. CartPole's NumPy-vectorised env; JAX ones need jax), else None."""
+    (e.g. CartPole's NumPy-vectorised env), else None. Errors building it (a JAX env
+    without jax) propagate."""
     if not has_vector_entry_point(env_id):
         return None
-    try:
-        return gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
-        )
-    except (ImportError, gym.error.Error):
-        return None
+    return gym.make_vec(
+        env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+    )
 
 
 def _gym_make(env_id: str) -> gym.Env:
