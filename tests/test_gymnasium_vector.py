@@ -257,3 +257,21 @@ def test_reinforce_seeds_an_env_it_makes_so_runs_repeat():
         pg.Reinforce(venv, policy, episodes_per_update=8, seed=5).train(2)
         results.append(policy.theta.copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("door", ["vector", "single"])
+def test_python_driven_envs_are_garbage_collected(door):
+    import gc
+    import weakref
+
+    if door == "vector":
+        inner = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point")
+        env = pg.GymnasiumVectorEnv(inner, seed=0)
+    else:
+        inner = gym.make("CartPole-v1")
+        env = pg.GymnasiumEnv(inner, seed=0)
+    pg.evaluate(env, pg.LinearSoftmax(pg.features.Identity(4), n_actions=2), episodes=2, seed=0)
+    refs = [weakref.ref(env), weakref.ref(inner)]
+    del env, inner
+    gc.collect()
+    assert [r() for r in refs] == [None, None]

@@ -6,6 +6,7 @@ Python call per env step), and a one-env pgfast env out as a plain ``gymnasium.E
 from __future__ import annotations
 
 import secrets
+import weakref
 from typing import Any
 
 import gymnasium as gym
@@ -54,8 +55,8 @@ class GymnasiumEnv(VectorEnv):
         self._needs_reset = True
         spec = getattr(env, "spec", None)
         core = _core.make_callback_env(
-            self._engine_reset,
-            self._engine_step,
+            _weak_method(self, "_engine_reset"),
+            _weak_method(self, "_engine_step"),
             1,
             _spec_tuple(env.observation_space),
             _spec_tuple(env.action_space),
@@ -193,8 +194,8 @@ class GymnasiumVectorEnv(VectorEnv):
         )
         spec = getattr(env, "spec", None)
         core = _core.make_lockstep_env(
-            self._engine_reset_all,
-            self._engine_step_all,
+            _weak_method(self, "_engine_reset_all"),
+            _weak_method(self, "_engine_step_all"),
             env.num_envs,
             _spec_tuple(single_obs),
             _spec_tuple(single_act),
@@ -265,6 +266,22 @@ class GymnasiumVectorEnv(VectorEnv):
 
     def __repr__(self) -> str:
         return f"pgfast.GymnasiumVectorEnv({self.gym_env!r})"
+
+
+def _weak_method(obj: Any, name: str) -> Any:
+    """``getattr(obj, name)`` for the C++ env to call, holding ``obj`` weakly: a bound
+    method would make a cycle through C++ (obj -> its engine env -> the method ->
+    obj) that Python's collector cannot see, and the env, with any worker processes
+    of the Gymnasium env it wraps, would live until the interpreter exits."""
+    ref = weakref.ref(obj)
+
+    def call(*args: Any) -> Any:
+        target = ref()
+        if target is None:  # pragma: no cover - the engine env dies with its owner
+            raise RuntimeError("the environment was garbage-collected")
+        return getattr(target, name)(*args)
+
+    return call
 
 
 def _check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
