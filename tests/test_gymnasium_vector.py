@@ -181,6 +181,21 @@ def test_online_updates_are_refused_with_a_clear_error():
         algo.train(1)
 
 
+class NanObservations(gym.vector.VectorWrapper):
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        return obs * np.nan, reward, terminated, truncated, info
+
+
+def test_a_non_finite_observation_is_a_clear_error():
+    venv = NanObservations(
+        gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    )
+    policy = pg.LinearSoftmax(pg.features.Identity(4), n_actions=2)
+    with pytest.raises(RuntimeError, match="observation value nan for env 0"):
+        pg.Reinforce(venv, policy, episodes_per_update=4, seed=0).train(1)
+
+
 class NanRewards(gym.vector.VectorWrapper):
     def step(self, actions):
         obs, reward, terminated, truncated, info = self.env.step(actions)

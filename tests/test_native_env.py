@@ -585,7 +585,6 @@ def test_discrete_observation_outside_its_space_is_refused():
         ({"reset_uniforms": 300}, "reset_uniforms"),
         ({"observation_space": gym.spaces.Box(-1, 1, (2, 2))}, "one-dimensional"),
         ({"action_space": gym.spaces.MultiBinary(3)}, "Discrete or Box"),
-        ({"action_space": gym.spaces.Box(-1, 1, (1,), dtype=np.float32)}, "float64"),
         ({"step": 3}, "must be a function"),
     ],
 )
@@ -695,6 +694,18 @@ def test_a_users_own_njit_function_is_bounds_checked_too():
     env.reset(seed=0)
     with pytest.raises(pg.UserCodeError, match="IndexError"):
         env.step(np.zeros(1, dtype=np.int64))
+
+
+def test_a_float32_action_space_gets_float32_actions():
+    def step(state, action, u):
+        state[0] = action[0]
+        return 0.0, False
+
+    box = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+    env = pg.make(one_dim_env(step, action_space=box), num_envs=1, seed=0)
+    env.reset(seed=0)
+    env.step(np.full((1, 1), 0.1))
+    assert env.get_state()[0, 0] == float(np.float32(0.1)) != 0.1
 
 
 def test_the_callers_action_array_is_never_written():

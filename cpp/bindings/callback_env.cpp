@@ -70,6 +70,15 @@ class PyEnvBase : public VecEnvBase {
     std::copy(a.data(), a.data() + count, out);
   }
 
+  // A NaN observation would make NaN features, then a NaN gradient.
+  void require_finite_observations(const double* obs, std::int64_t n) const {
+    for (std::int64_t k = 0; k < n; ++k)
+      if (!std::isfinite(obs[k]))
+        throw std::runtime_error(concat("the env returned the observation value ", obs[k],
+                                        " for env ", k / obs_size(),
+                                        "; observations must be finite"));
+  }
+
   static void require_finite_rewards(const double* reward, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i)
       if (!std::isfinite(reward[i]))
@@ -154,6 +163,7 @@ class PyLockstepEnv final : public PyEnvBase, public LockstepEnv {
   void reset_all(double* obs) override {
     py::gil_scoped_acquire gil;
     copy_values(reset_all_fn_(), obs, num_envs_ * obs_size(), "observations");
+    require_finite_observations(obs, num_envs_ * obs_size());
   }
 
   void step_all(const void* actions, double* obs, double* reward, bool* terminated, bool* truncated,
@@ -178,6 +188,7 @@ class PyLockstepEnv final : public PyEnvBase, public LockstepEnv {
     copy_values(t[3], truncated, num_envs_, "truncated flags");
     copy_values(t[4], final_obs, rows, "final observations");
     require_finite_rewards(reward, num_envs_);
+    require_finite_observations(obs, rows);
   }
 
  private:

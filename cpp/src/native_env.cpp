@@ -46,6 +46,8 @@ class NativeModel {
         obs_dim_(config_->observation_space.flat_size()),
         action_dim_(config_->action_space.flat_size()),
         n_obs_(config_->observation_space.n),
+        float32_actions_(!config_->action_space.discrete &&
+                         config_->action_space.dtype == Dtype::kFloat32),
         reset_uniforms_(config_->reset_uniforms),
         step_uniforms_(config_->step_uniforms) {}
 
@@ -129,6 +131,11 @@ class NativeModel {
     } else {
       double* copy = before + state_dim_;
       std::copy(action, action + action_dim_, copy);
+      // A float32 action space gets float32 values, as Gymnasium would pass
+      // (and as the built-in envs round them), then handed over as float64.
+      if (float32_actions_)
+        for (std::int64_t d = 0; d < action_dim_; ++d)
+          copy[d] = static_cast<double>(static_cast<float>(copy[d]));
       a = copy;
     }
     double result[2] = {0.0, 0.0};
@@ -203,6 +210,7 @@ class NativeModel {
   NativeObserveFn observe_fn_;
   NativeStepObserveFn step_observe_fn_;
   std::int64_t state_dim_, obs_dim_, action_dim_, n_obs_;
+  bool float32_actions_;
   std::int64_t reset_uniforms_, step_uniforms_;
 };
 

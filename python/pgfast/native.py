@@ -232,6 +232,8 @@ def _compile_env(spec: NativeEnv) -> _Compiled:
             return 1
         return 0
 
+    # step_c's and observe_c's bodies again rather than calls to them: a call between
+    # numba functions is not inlined, and saving it is this callback's purpose.
     def step_observe_c(state_p: Any, action_p: Any, u_p: Any, out_p: Any, obs_p: Any) -> int:
         state = carray(state_p, (state_dim,))
         action = carray(action_p, (action_dim,))
@@ -320,7 +322,8 @@ class NativeEnv:
             [0, 1)).
         step: ``step(state, action, u) -> (reward, terminated)`` updates ``state`` in
             place. ``action`` is float64 ``[action_dim]``; for a Discrete action space
-            ``action[0]`` holds the index. ``u`` holds ``step_uniforms`` uniforms.
+            ``action[0]`` holds the index; a float32 Box action is rounded to float32
+            first, as Gymnasium would pass it. ``u`` holds ``step_uniforms`` uniforms.
         observe: ``observe(state, obs)`` writes the observation into ``obs``
             (``observation_space.dtype``, ``[obs_dim]``; int64 ``[1]`` for a Discrete
             observation space).
@@ -342,6 +345,8 @@ class NativeEnv:
 
     The functions run on the engine's threads without the GIL: they must not touch
     Python objects, and globals they read are frozen at compile time (numba's rule).
+    Draw randomness only from ``u``: ``np.random`` inside compiled code is numba's own
+    per-thread generator, which makes results depend on the thread count.
     A numba dispatcher (``@numba.njit``) is accepted as is; a plain function is
     compiled with ``boundscheck=True``.
 
@@ -389,13 +394,6 @@ class NativeEnv:
         self.action_space = action_space
         self._obs_tuple = _space_tuple(observation_space, "observation_space")
         self._action_tuple = _space_tuple(action_space, "action_space")
-        if self._action_tuple[0] == "box" and self._action_tuple[3] != "float64":
-            # The engine hands actions over as float64; a float32 space would promise
-            # rounding that does not happen.
-            raise ValueError(
-                "action_space: a Box action space must be float64 "
-                "(gym.spaces.Box(low, high, shape, dtype=np.float64))"
-            )
         self.max_episode_steps = (
             None
             if max_episode_steps is None
