@@ -629,28 +629,42 @@ def test_without_numba_a_clear_import_error():
 
 
 def test_cli_trains_a_native_env_from_its_file(tmp_path):
+    out = tmp_path / "run"
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "pgfast",
             "train",
-            f"{EXAMPLE}:CARTPOLE",
+            "examples/native_cartpole.py:CARTPOLE",  # relative to the working directory
             "--iterations",
             "2",
             "--seed",
             "0",
             "--out",
-            str(tmp_path / "run"),
+            str(out),
         ],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     first = (result.stderr or result.stdout).splitlines()[0]
     assert "NativeCartPole-v1: numba" in first, first
+    config = json.loads((out / "config.json").read_text())
+    assert config["env_id"] == f"{EXAMPLE}:CARTPOLE"  # absolute: evaluate works from anywhere
+    assert config["env_backend"] == "numba"
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "pgfast", "evaluate", str(out), "--episodes", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
 
 
 # ------------------------------------------------ found in review (issue 11)

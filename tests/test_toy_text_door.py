@@ -338,3 +338,8 @@ def test_cli_trains_taxi_through_the_native_door(tmp_path: Path):
     config = json.loads((tmp_path / "rainy" / "config.json").read_text())
     assert config["settings"]["env_params"] == {"is_rainy": True}
     assert config["env_backend"] == "native-table"
+
+
+def test_rainy_probability_is_checked_even_when_it_changes_nothing():
+    with pytest.raises(ValueError, match="rainy_probability must be <= 1"):
+        pg.make("Taxi-v4", rainy_probability=5.0)

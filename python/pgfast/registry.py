@@ -279,11 +279,12 @@ def _taxi_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
     is_rainy = params["is_rainy"]
     if not isinstance(is_rainy, (bool, np.bool_)):
         raise TypeError(f"is_rainy must be a bool, got {is_rainy!r}")
-    if not is_rainy:
-        return {}  # rainy_probability changes nothing: share the dry tables
+    # Checked even when it changes nothing: a typo should not pass silently.
     p = check_real(params["rainy_probability"], "rainy_probability", minimum=0.0)
     if p > 1.0:
         raise ValueError(f"rainy_probability must be <= 1, got {p}")
+    if not is_rainy:
+        return {}  # rainy_probability changes nothing: share the dry tables
     return {"is_rainy": True, "rainy_probability": p}
 
 

@@ -58,6 +58,15 @@ def door(env: Any) -> str:
     return f"env {pg.envs.describe_backend(env)}"
 
 
+def normalize_env_id(env_id: str) -> str:
+    """``env_id`` as a run directory records it: a NativeEnv's ``FILE.py:NAME`` with an
+    absolute path, so that ``pgfast evaluate`` finds the file from any directory."""
+    path_str, sep, name = env_id.rpartition(":")
+    if sep and path_str.endswith(".py") and Path(path_str).is_file():
+        return f"{Path(path_str).resolve()}:{name}"
+    return env_id
+
+
 def _native_env(env_id: str) -> pg.NativeEnv | None:
     """The NativeEnv ``NAME`` defined in ``FILE.py`` for ``env_id == "FILE.py:NAME"``
     (the file is run as a module, as ``python FILE.py`` would), else None."""

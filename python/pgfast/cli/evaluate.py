@@ -27,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--episodes must be >= 1, got {args.episodes}")
     policy = pg.load_policy(str(npz))
     config = read_json(config_path) or {}
-    env_id = args.env or _metadata_env_id(policy, npz) or config.get("env_id")
+    # A NativeEnv is recorded by its file (FILE.py:NAME) in config.json; the policy
+    # file knows only the env's name.
+    recorded = config.get("env_id")
+    native = isinstance(recorded, str) and recorded.rpartition(":")[0].endswith(".py")
+    env_id = args.env or (recorded if native else None) or _metadata_env_id(policy, npz) or recorded
     if not env_id:
         raise CLIError(f"{npz} does not say which env it was trained on; pass --env ID")
     saved = config.get("settings") if config.get("env_id") == env_id else None

@@ -16,7 +16,13 @@ import numpy as np
 import pgfast as pg
 from pgfast._progress import Progress
 from pgfast.cli import rundir
-from pgfast.cli.build import build_algorithm, build_policy, door, make_env
+from pgfast.cli.build import (
+    build_algorithm,
+    build_policy,
+    door,
+    make_env,
+    normalize_env_id,
+)
 from pgfast.cli.plots import plot_learning_curve
 from pgfast.cli.settings import command_line, resolve_settings
 from pgfast.presets import PRESETS
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 def set_up(args: argparse.Namespace) -> Setup:
     """Settings, env, policy and learner; every option is checked before anything is written."""
     settings, given = resolve_settings(args)
+    args.env_id = normalize_env_id(args.env_id)
     env = make_env(args.env_id, settings, args.seed, args.threads)
     policy, kind, spec, feature_info = build_policy(env, settings, bounds_from_cli="low" in given)
     settings["policy"], settings["features"] = kind, spec
