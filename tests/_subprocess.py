@@ -100,6 +100,20 @@ def run_isolated(code: str, *, timeout: float = 120, args: tuple[str, ...] = ())
     return result.stdout
 
 
+def run_cli(
+    *args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pgfast ARGS`` in a fresh interpreter; never raises on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, "-m", "pgfast", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+    )
+
+
 def last_json_line(stdout: str) -> dict[str, Any]:
     for line in reversed(stdout.splitlines()):
         if line.startswith("{"):

@@ -15,6 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from _subprocess import run_cli
 
 import pgfast as pg
 from pgfast import cli, presets
@@ -23,17 +24,6 @@ from pgfast.cli import build, evaluate, plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pgfast", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -70,7 +60,7 @@ def read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def test_envs_lists_every_environment_with_its_spaces():
-    result = run("envs")
+    result = run_cli("envs")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[0] == "id"
@@ -90,7 +80,7 @@ def test_envs_lists_every_environment_with_its_spaces():
 
 
 def test_bench_prints_a_ratio_table():
-    result = run("bench", "--sizes", "8")
+    result = run_cli("bench", "--sizes", "8")
     assert result.returncode == 0, result.stderr
     row = result.stdout.strip().splitlines()[-1].split()
     assert row[0] == "8"
@@ -99,9 +89,9 @@ def test_bench_prints_a_ratio_table():
 
 
 def test_bad_usage_exits_2_with_a_message():
-    result = run("no-such-command")
+    result = run_cli("no-such-command")
     assert_one_line_error(result, "invalid choice")
-    result = run("bench", "--sizes", "0")
+    result = run_cli("bench", "--sizes", "0")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "pgfast: error: num_envs must be >= 1, got 0"
     assert "Traceback" not in result.stderr
@@ -114,7 +104,7 @@ def test_bad_usage_exits_2_with_a_message():
 def cartpole_run(tmp_path_factory) -> Path:
     """A short CartPole run with explicit settings (no early stop)."""
     out = tmp_path_factory.mktemp("runs") / "cartpole"
-    result = run(
+    result = run_cli(
         "train",
         "CartPole-v1",
         "--iterations",
@@ -213,7 +203,7 @@ def test_train_saves_a_policy_that_reloads(cartpole_run):
 
 def test_plot_is_skipped_with_a_note_when_asked(tmp_path):
     out = tmp_path / "run"
-    result = run(
+    result = run_cli(
         "train",
         "Bandit",
         "--iterations",
@@ -235,7 +225,7 @@ def test_gaussian_policy_on_bounded_features(tmp_path):
     # Pendulum has no preset bounds: fourier takes them from the observation
     # space; the Gaussian's initial log std comes from the command line.
     out = tmp_path / "pendulum"
-    result = run(
+    result = run_cli(
         "train",
         "Pendulum-v1",
         "--features",
@@ -271,7 +261,7 @@ def test_gaussian_policy_on_bounded_features(tmp_path):
 def test_tile_features_with_bounds_on_the_command_line(tmp_path):
     # Negative bounds need no `=`: `--low -1,...` is accepted.
     out = tmp_path / "tiles"
-    result = run(
+    result = run_cli(
         "train",
         "CartPole-v1",
         "--features",
@@ -305,7 +295,7 @@ def test_config_command_reproduces_the_run(cartpole_run, tmp_path):
     args = shlex.split(config["command"])
     assert args[:2] == ["pgfast", "train"]
     args[args.index("--out") + 1] = str(tmp_path / "again")
-    result = run(*args[1:], "--no-plot")
+    result = run_cli(*args[1:], "--no-plot")
     assert result.returncode == 0, result.stderr
     drop_time = [k for k in read_metrics(cartpole_run / "metrics.csv")[0] if k != "wall_time"]
     first = [[r[k] for k in drop_time] for r in read_metrics(cartpole_run / "metrics.csv")[1]]
@@ -347,7 +337,7 @@ def test_interrupted_training_keeps_what_was_learned(tmp_path, monkeypatch, caps
 
 def test_diverging_training_saves_what_it_has_and_exits_1(tmp_path):
     out = tmp_path / "diverged"
-    result = run(
+    result = run_cli(
         "train", "LQR", "--optimizer", "sgd", "--lr", "1e6", "--iterations", "20", "--out", str(out)
     )
     assert result.returncode == 1, result.stderr
@@ -383,7 +373,7 @@ def test_any_gymnasium_id_trains_through_the_fastest_door_it_has(
     assert env_id in gym.registry
     assert env_id not in pg.list_envs()
     out = tmp_path / "run"
-    result = run(
+    result = run_cli(
         "train",
         env_id,
         "--iterations",
@@ -407,14 +397,14 @@ def test_any_gymnasium_id_trains_through_the_fastest_door_it_has(
     assert config["env_backend"] == backend
     assert len(read_metrics(out / "metrics.csv")[1]) == 2
     if greedy_ends:
-        result = run("evaluate", str(out), "--episodes", "2")
+        result = run_cli("evaluate", str(out), "--episodes", "2")
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"{env_id}: 2 episodes")
         assert own_lines(result.stderr)[0].startswith(f"env {env_id}: {backend}")
 
 
 def test_train_refuses_to_overwrite_a_run(cartpole_run):
-    result = run("train", "CartPole-v1", "--iterations", "1", "--out", str(cartpole_run))
+    result = run_cli("train", "CartPole-v1", "--iterations", "1", "--out", str(cartpole_run))
     assert_one_line_error(result, "already holds a run", "--overwrite")
 
 
@@ -456,7 +446,7 @@ def test_train_refuses_to_overwrite_a_run(cartpole_run):
 )
 def test_bad_train_options_exit_2_with_one_line(tmp_path, args, fragments):
     out = tmp_path / "never"
-    result = run("train", *args, "--out", str(out))
+    result = run_cli("train", *args, "--out", str(out))
     assert_one_line_error(result, *fragments)
     assert not out.exists()  # nothing is written when the options are bad
 
@@ -498,7 +488,7 @@ def test_every_builtin_env_has_a_buildable_preset():
 def test_evaluate_prints_the_statistics_and_a_histogram(cartpole_run):
     if not hasattr(pg, "load_policy"):
         pytest.skip("pg.load_policy not available yet")
-    result = run("evaluate", str(cartpole_run), "--episodes", "20", "--seed", "3")
+    result = run_cli("evaluate", str(cartpole_run), "--episodes", "20", "--seed", "3")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("CartPole-v1: 20 episodes, greedy policy, seed 3")
@@ -511,17 +501,19 @@ def test_evaluate_prints_the_statistics_and_a_histogram(cartpole_run):
     assert bars
     assert sum(int(line.split()[-1]) for line in bars) == 20
     # The same with the .npz path and sampled actions.
-    result = run("evaluate", str(cartpole_run / "policy.npz"), "--episodes", "5", "--stochastic")
+    result = run_cli(
+        "evaluate", str(cartpole_run / "policy.npz"), "--episodes", "5", "--stochastic"
+    )
     assert result.returncode == 0, result.stderr
     assert "5 episodes, stochastic policy" in result.stdout
 
 
 def test_evaluate_bad_input_exits_2(tmp_path):
-    assert_one_line_error(run("evaluate", str(tmp_path / "missing")), "no policy file")
+    assert_one_line_error(run_cli("evaluate", str(tmp_path / "missing")), "no policy file")
     bogus = tmp_path / "policy.npz"
     bogus.write_bytes(b"not a zip")
     if hasattr(pg, "load_policy"):
-        assert_one_line_error(run("evaluate", str(bogus)), "not a valid pgfast policy file")
+        assert_one_line_error(run_cli("evaluate", str(bogus)), "not a valid pgfast policy file")
 
 
 def test_text_histogram_counts_every_value():
@@ -536,7 +528,7 @@ def test_text_histogram_counts_every_value():
 
 
 def test_train_cartpole_with_no_options_solves_it(tmp_path):
-    result = run("train", "CartPole-v1", cwd=tmp_path)
+    result = run_cli("train", "CartPole-v1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith("CartPole-v1:")

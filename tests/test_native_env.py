@@ -13,14 +13,13 @@ import itertools
 import json
 import math
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from _subprocess import run_isolated, run_python
+from _subprocess import run_cli, run_isolated, run_python
 
 import pgfast as pg
 
@@ -630,24 +629,15 @@ def test_without_numba_a_clear_import_error():
 
 def test_cli_trains_a_native_env_from_its_file(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pgfast",
-            "train",
-            "examples/native_cartpole.py:CARTPOLE",  # relative to the working directory
-            "--iterations",
-            "2",
-            "--seed",
-            "0",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_cli(
+        "train",
+        "examples/native_cartpole.py:CARTPOLE",  # relative to the working directory
+        "--iterations",
+        "2",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -656,14 +646,7 @@ def test_cli_trains_a_native_env_from_its_file(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["env_id"] == f"{EXAMPLE}:CARTPOLE"  # absolute: evaluate works from anywhere
     assert config["env_backend"] == "numba"
-    evaluated = subprocess.run(
-        [sys.executable, "-m", "pgfast", "evaluate", str(out), "--episodes", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=tmp_path,
-    )
+    evaluated = run_cli("evaluate", str(out), "--episodes", "2", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
 
 

@@ -8,14 +8,12 @@ The references are Gymnasium itself: its ``unwrapped.P`` read here by a plain lo
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from _subprocess import run_isolated
+from _subprocess import run_cli, run_isolated
 
 import pgfast as pg
 from pgfast import _core, registry
@@ -284,19 +282,9 @@ def test_random_policy_returns_match_gymnasium():
 # ------------------------------------------------------------------------------- CLI
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgfast", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_cli_trains_taxi_through_the_native_door(tmp_path: Path):
     out = tmp_path / "taxi"
-    result = cli(
+    result = run_cli(
         "train",
         "Taxi-v4",
         "--iterations",
@@ -314,12 +302,12 @@ def test_cli_trains_taxi_through_the_native_door(tmp_path: Path):
     config = json.loads((out / "config.json").read_text())
     assert config["env_backend"] == "native-table"
     assert config["features"] == {"kind": "one_hot", "n": 500}
-    result = cli("evaluate", str(out), "--episodes", "2")
+    result = run_cli("evaluate", str(out), "--episodes", "2")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[0] == f"env Taxi-v4: native-table ({TAXI_NOTE})"
     assert result.stdout.startswith("Taxi-v4: 2 episodes")
     # Parameters pass through --env-params.
-    result = cli(
+    result = run_cli(
         "train",
         "Taxi-v4",
         "--iterations",
