@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import pgfast as pg
+from pgfast import _core
 
 # Gymnasium's checker warns about unbounded Box spaces and asymmetric action
 # bounds; its own CartPole and Pendulum draw the same warnings.
@@ -97,19 +98,21 @@ def test_rollout_arrays_replay_step_by_step_in_the_same_env(env_id):
     else:
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
     batch = pg.rollout(env, policy, episodes=3, seed=1)
-    # A fresh env with the same seed draws the same initial states; replaying
-    # the recorded actions (clipped by the env, as in the rollout) must give
-    # the same observations, rewards and flags.
-    replay = pg.make(env_id, num_envs=1, seed=7)
-    obs, _ = replay.reset()
-    for t in range(batch.steps):
-        np.testing.assert_array_equal(batch.observations[t], obs[0])
-        action = batch.actions[t : t + 1]
-        obs, reward, terminated, truncated, _ = replay.step(action)
-        assert reward[0] == batch.rewards[t]
-        assert (terminated[0], truncated[0]) == (batch.terminated[t], batch.truncated[t])
-        if terminated[0] or truncated[0]:
-            obs, *_ = replay.step(action)  # next-step autoreset
+    # Episode j of the rollout ran its env on stream (batch_env_seed(1, 0), j):
+    # env j of a vector env seeded with that draws the same initial state and
+    # noise. Replaying the recorded actions (clipped by the env, as in the
+    # rollout) there must give the same observations, rewards and flags.
+    replay = pg.make(env_id, num_envs=3, seed=_core.batch_env_seed(1, 0))
+    idle = replay.action_space.sample()
+    for j in range(3):
+        obs, _ = replay.reset(seed=_core.batch_env_seed(1, 0))
+        for t in np.flatnonzero(batch.episode_ids == j):
+            np.testing.assert_array_equal(batch.observations[t], obs[j])
+            actions = idle.copy()
+            actions[j] = batch.actions[t]
+            obs, reward, terminated, truncated, _ = replay.step(actions)
+            assert reward[j] == batch.rewards[t]
+            assert (terminated[j], truncated[j]) == (batch.terminated[t], batch.truncated[t])
     assert batch.episodes == 3
     log_probs = policy.log_prob(batch.observations, batch.actions)
     np.testing.assert_allclose(batch.log_probs, log_probs, rtol=1e-12, atol=1e-12)

@@ -84,7 +84,7 @@ def make_env_policy(kind: str, num_threads: int = 1):
     rng = np.random.default_rng(POLICIES.index(kind))
     if kind == "softmax":
         env = pg.make(
-            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=30, num_threads=num_threads
+            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=20, num_threads=num_threads
         )
         policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
     elif kind.startswith("gaussian"):
@@ -97,7 +97,7 @@ def make_env_policy(kind: str, num_threads: int = 1):
         policy.log_std = -0.5 + rng.normal(scale=0.1, size=1)
     elif kind == "state_action":
         env = pg.make(
-            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=30, num_threads=num_threads
+            "CartPole-v1", num_envs=4, seed=0, max_episode_steps=20, num_threads=num_threads
         )
         psi = rng.normal(size=(2, 3))
         policy = pg.LinearSoftmax(

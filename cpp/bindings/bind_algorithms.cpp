@@ -63,6 +63,16 @@ const Choice<OptimizerKind> kOptimizers{"optimizer",
 const Choice<FisherKind> kFishers{
     "fisher", {{"sampled", FisherKind::kSampled}, {"exact", FisherKind::kExact}}};
 const Choice<bool> kUpdates{"update", {{"batch", false}, {"online", true}}};
+const Choice<EstimateKind> kEstimateKinds{"kind",
+                                          {{"update", EstimateKind::kUpdate},
+                                           {"gradient", EstimateKind::kGradient},
+                                           {"fisher", EstimateKind::kFisher}}};
+const Choice<Round> kRounds{"round",
+                            {{"baseline", Round::kBaseline},
+                             {"advantage_mean", Round::kAdvantageMean},
+                             {"advantage_spread", Round::kAdvantageSpread},
+                             {"optimal", Round::kOptimal},
+                             {"final", Round::kFinal}}};
 
 // A parameter array the engine updates in place: float64 (any equivalent
 // dtype object, e.g. one that came through pickle), C-contiguous, writeable,
@@ -137,6 +147,12 @@ py::array_t<double> vec(const std::vector<double>& v) {
   return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
 }
 
+std::vector<double> doubles(const py::handle& obj, const char* name) {
+  auto a = float64_array(obj, name);
+  if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be 1-D");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
 py::dict stats_dict(const IterationStats& st) {
   py::dict d;
   for (const auto& field : kIterationStats) {
@@ -156,7 +172,7 @@ class PyReinforce {
       : env_obj_(std::move(env)), env_(checked_env(env_obj_)), policy_(std::move(policy)) {
     PyVecEnv::Guard guard(env_);
     engine_ = std::make_unique<Reinforce>(guard.env(), policy_, config);
-    engine_->set_should_stop(&python_signal_pending);
+    engine_->set_should_stop([this] { return stop_.load() || python_signal_pending(); });
   }
 
   py::dict iterate(const py::handle& theta, const py::handle& log_std) {
@@ -238,6 +254,97 @@ class PyReinforce {
   std::int64_t n_params() const { return engine_->n_params(); }
   std::int64_t completed() const { return engine_->completed(); }
 
+  // ---- The distributed protocol (pgfast.distributed; reinforce.hpp).
+
+  py::list shard_begin(const py::handle& theta, const py::handle& log_std,
+                       const py::handle& value_weights, bool value_fitted, std::uint64_t batch,
+                       std::int64_t first, std::int64_t count, std::int64_t batch_episodes,
+                       const std::string& kind) {
+    const EstimateKind k = kEstimateKinds.parse(kind);
+    std::vector<double> weights;
+    if (!value_weights.is_none()) {
+      auto w = float64_array(value_weights, "value_weights");
+      weights.assign(w.data(), w.data() + w.size());
+    }
+    stop_.store(false);
+    const std::vector<Round> rounds = call(theta, log_std, [&](const Params& p) {
+      return engine_->shard_begin(p.theta, p.log_std, weights.empty() ? nullptr : weights.data(),
+                                  value_fitted, batch, first, count, batch_episodes, k);
+    });
+    py::list names;
+    for (const Round r : rounds) names.append(kRounds.label(r));
+    return names;
+  }
+
+  py::list shard_round(const std::string& round) {
+    const Round r = kRounds.parse(round);
+    PyVecEnv::Guard guard(env_);
+    const TreeNodes& nodes =
+        without_gil([&]() -> const TreeNodes& { return engine_->shard_round(r); });
+    py::list out;
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+      out.append(py::make_tuple(nodes[k].level, nodes[k].index, vec(nodes[k].value)));
+    return out;
+  }
+
+  void shard_receive(const std::string& round, const py::handle& sum) {
+    auto s = float64_array(sum, "sum");
+    engine_->shard_receive(kRounds.parse(round),
+                           std::vector<double>(s.data(), s.data() + s.size()));
+  }
+
+  py::dict shard_summary() const {
+    BatchSummary summary;
+    engine_->shard_summary(summary);
+    py::dict d;
+    d["returns"] = vec(summary.returns);
+    d["lengths"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(summary.lengths.size()),
+                                             summary.lengths.data());
+    d["sample_phi"] = vec(summary.sample_phi);
+    d["sample_out"] = vec(summary.sample_out);
+    return d;
+  }
+
+  std::uint64_t take_batch() { return engine_->take_batch(); }
+
+  py::dict finish_update(const py::handle& theta, const py::handle& log_std, const py::handle& sum,
+                         const py::dict& summary) {
+    const std::vector<double> s = doubles(sum, "sum");
+    BatchSummary b;
+    b.returns = doubles(summary["returns"], "returns");
+    auto lengths = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+        summary["lengths"]);
+    if (!lengths) throw py::type_error("lengths must be an int64 array");
+    b.lengths.assign(lengths.data(), lengths.data() + lengths.size());
+    b.sample_phi = doubles(summary["sample_phi"], "sample_phi");
+    b.sample_out = doubles(summary["sample_out"], "sample_out");
+    if (b.lengths.size() != b.returns.size())
+      throw py::value_error("a summary has one length per return");
+    return stats_dict(call(theta, log_std, [&](const Params& p) {
+      return engine_->finish_update(p.theta, p.log_std, s, b);
+    }));
+  }
+
+  py::tuple finish_gradient(const py::handle& sum, std::int64_t episodes) {
+    const GradientEstimate est = engine_->finish_gradient(doubles(sum, "sum"), episodes);
+    return py::make_tuple(vec(est.mean), vec(est.stderr_));
+  }
+
+  py::array_t<double> finish_fisher(const py::handle& sum, std::int64_t episodes) const {
+    const std::vector<double> f = engine_->finish_fisher(doubles(sum, "sum"), episodes);
+    const auto P = static_cast<py::ssize_t>(engine_->n_params());
+    return py::array_t<double>(std::vector<py::ssize_t>{P, P}, f.data());
+  }
+
+  py::tuple value_weights() const {
+    const ValueFunction& v = engine_->estimator().value();
+    const Vector& w = v.weights();
+    return py::make_tuple(py::array_t<double>(w.size(), w.data()), v.fitted());
+  }
+
+  // Asks a running shard call (on another thread) to stop, as Ctrl-C would.
+  void request_stop() { stop_.store(true); }
+
  private:
   // Every engine call: the env held for this call only, the parameter
   // arrays checked, the GIL released.
@@ -253,6 +360,7 @@ class PyReinforce {
   PyVecEnv& env_;
   PolicyPtr policy_;
   std::unique_ptr<Reinforce> engine_;
+  std::atomic<bool> stop_{false};
 };
 
 // evaluate() and rollout(): a Collector with its own policy streams
@@ -329,35 +437,81 @@ void bind_algorithms(py::module_& m) {
       .def("fisher", &PyReinforce::fisher, py::arg("theta"), py::arg("log_std"),
            py::arg("episodes"), "The Fisher matrix (n_params, n_params) of the natural step.")
       .def("last_batch", &PyReinforce::last_batch,
-           "The last batch's per-step arrays as the estimator saw them.");
+           "The last batch's per-step arrays as the estimator saw them.")
+      .def("shard_begin", &PyReinforce::shard_begin, py::arg("theta"), py::arg("log_std"),
+           py::arg("value_weights"), py::arg("value_fitted"), py::arg("batch"), py::arg("first"),
+           py::arg("count"), py::arg("batch_episodes"), py::arg("kind"),
+           "Collects episodes [first, first + count) of a batch and starts its estimate "
+           "('update', 'gradient' or 'fisher'); returns the rounds to run.")
+      .def("shard_round", &PyReinforce::shard_round, py::arg("round"),
+           "This shard's tree nodes of a round: [(level, index, sum)].")
+      .def("shard_receive", &PyReinforce::shard_receive, py::arg("round"), py::arg("sum"),
+           "The batch-wide sum of a round (all but 'final').")
+      .def("shard_summary", &PyReinforce::shard_summary,
+           "This shard's episode returns and lengths and its diagnostic sample.")
+      .def("take_batch", &PyReinforce::take_batch, "The number of the next batch.")
+      .def("finish_update", &PyReinforce::finish_update, py::arg("theta"), py::arg("log_std"),
+           py::arg("sum"), py::arg("summary"),
+           "Applies an update from the final round's sum and the batch summary.")
+      .def("finish_gradient", &PyReinforce::finish_gradient, py::arg("sum"), py::arg("episodes"))
+      .def("finish_fisher", &PyReinforce::finish_fisher, py::arg("sum"), py::arg("episodes"))
+      .def("value_weights", &PyReinforce::value_weights, "(weights, fitted) of the value.")
+      .def("request_stop", &PyReinforce::request_stop,
+           "Stops a running call (from another thread) as Ctrl-C would.");
+
+  m.def(
+      "tree_root",
+      [](std::int64_t n_blocks, const py::list& nodes) {
+        TreeNodes parts;
+        for (const py::handle& item : nodes) {
+          auto t = item.cast<py::tuple>();
+          if (t.size() != 3) throw py::value_error("a tree node is (level, index, sum)");
+          parts.push(t[0].cast<int>(), t[1].cast<std::int64_t>()).value = doubles(t[2], "sum");
+        }
+        PairwiseTree tree(n_blocks);
+        std::vector<double> out;
+        tree.root(&parts, 1, out);
+        return vec(out);
+      },
+      py::arg("n_blocks"), py::arg("nodes"),
+      "The sum over a batch's n_blocks blocks from tree nodes that partition them.");
+  m.attr("BLOCK_EPISODES") = kBlockEpisodes;
+  m.def(
+      "batch_env_seed",
+      [](std::uint64_t seed, std::uint64_t batch) { return batch_env_seed(seed, batch); },
+      py::arg("seed"), py::arg("batch"),
+      "Episode j of batch b of a collector seeded `seed` runs its env on stream "
+      "(batch_env_seed(seed, b), j).");
 
   m.def(
       "evaluate",
       [](const py::handle& env, const py::handle& policy, const py::handle& theta,
          const py::handle& log_std, std::int64_t episodes, bool deterministic, std::uint64_t seed,
-         int num_threads) {
-        const EvaluationResult r = with_collector(env, policy, theta, log_std, seed, num_threads,
-                                                  [&](Collector& c, const PolicyParams& p) {
-                                                    return evaluate(c, p, episodes, deterministic);
-                                                  });
+         int num_threads, std::int64_t first) {
+        const EvaluationResult r =
+            with_collector(env, policy, theta, log_std, seed, num_threads,
+                           [&](Collector& c, const PolicyParams& p) {
+                             return evaluate(c, p, episodes, deterministic, first);
+                           });
         py::array_t<std::int64_t> lengths(static_cast<py::ssize_t>(r.lengths.size()),
                                           r.lengths.data());
         return py::make_tuple(vec(r.returns), lengths);
       },
       py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"), py::arg("episodes"),
-      py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
-      "(returns, lengths) per episode.");
+      py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"), py::arg("first") = 0,
+      "(returns, lengths) per episode of episodes [first, first + episodes) of batch 0.");
   m.def(
       "rollout",
       [](const py::handle& env, const py::handle& policy, const py::handle& theta,
          const py::handle& log_std, std::int64_t episodes, std::int64_t steps, bool deterministic,
-         std::uint64_t seed, int num_threads) {
+         std::uint64_t seed, int num_threads, std::int64_t first) {
         if (episodes < 0 || steps < 0 || (episodes > 0) == (steps > 0))
           throw py::value_error("give exactly one of episodes or steps (> 0)");
-        const RolloutData r = with_collector(env, policy, theta, log_std, seed, num_threads,
-                                             [&](Collector& c, const PolicyParams& p) {
-                                               return rollout(c, p, episodes, steps, deterministic);
-                                             });
+        const RolloutData r =
+            with_collector(env, policy, theta, log_std, seed, num_threads,
+                           [&](Collector& c, const PolicyParams& p) {
+                             return rollout(c, p, episodes, steps, deterministic, first);
+                           });
         const auto rows = static_cast<py::ssize_t>(r.rows);
         const auto n_obs = rows > 0 ? static_cast<py::ssize_t>(r.obs.size()) / rows : 0;
         py::dict d;
@@ -383,7 +537,8 @@ void bind_algorithms(py::module_& m) {
       },
       py::arg("env"), py::arg("policy"), py::arg("theta"), py::arg("log_std"), py::arg("episodes"),
       py::arg("steps"), py::arg("deterministic"), py::arg("seed"), py::arg("num_threads"),
-      "Per-step arrays of a batch of episodes (no update).");
+      py::arg("first") = 0,
+      "Per-step arrays of episodes [first, first + episodes) of batch 0 (no update).");
 
   m.def("allocation_count", &allocation_count,
         "Heap allocations made through operator new in pgfast's code since the process "

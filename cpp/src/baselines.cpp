@@ -8,53 +8,53 @@
 
 namespace pgfast {
 
-void mean_baseline(const Collector& batch, const double* psi, double* base,
-                   std::vector<double>& episode_sum) {
-  const std::int64_t m = batch.episodes();
-  episode_sum.resize(static_cast<std::size_t>(m));
-  double total = 0.0;
-  for (std::int64_t j = 0; j < m; ++j) {
+void mean_baseline_stats(const Collector& batch, const double* psi, std::int64_t j0,
+                         std::int64_t j1, double* episode_sum, std::vector<double>& out) {
+  double total = 0.0, steps = 0.0;
+  for (std::int64_t j = j0; j < j1; ++j) {
     const double* p = psi + batch.offset(j);
-    double s = 0.0;
-    for (std::int64_t t = 0; t < batch.record(j).length; ++t) s += p[t];
-    episode_sum[static_cast<std::size_t>(j)] = s;
-    total += s;
-  }
-  const std::int64_t rows = batch.rows();
-  for (std::int64_t j = 0; j < m; ++j) {
     const std::int64_t T = batch.record(j).length;
-    const std::int64_t others = rows - T;
-    const double b = others > 0 ? (total - episode_sum[static_cast<std::size_t>(j)]) /
-                                      static_cast<double>(others)
-                                : 0.0;
+    double s = 0.0;
+    for (std::int64_t t = 0; t < T; ++t) s += p[t];
+    episode_sum[j] = s;
+    total += s;
+    steps += static_cast<double>(T);
+  }
+  out.assign({total, steps});
+}
+
+void apply_mean_baseline(const Collector& batch, const double* episode_sum,
+                         const std::vector<double>& total, double* base) {
+  for (std::int64_t j = 0; j < batch.episodes(); ++j) {
+    const std::int64_t T = batch.record(j).length;
+    const double others = total[1] - static_cast<double>(T);
+    const double b = others > 0 ? (total[0] - episode_sum[j]) / others : 0.0;
     std::fill(base + batch.offset(j), base + batch.offset(j) + T, b);
   }
 }
 
-void time_baseline(const Collector& batch, const double* psi, double* base,
-                   std::vector<double>& sum, std::vector<double>& count) {
-  const std::int64_t m = batch.episodes();
-  std::int64_t longest = 0;
-  for (std::int64_t j = 0; j < m; ++j) longest = std::max(longest, batch.record(j).length);
-  // resize grows geometrically (assign would allocate exactly, again and
-  // again as the longest episode creeps up).
-  sum.resize(static_cast<std::size_t>(longest));
-  count.resize(static_cast<std::size_t>(longest));
-  std::fill(sum.begin(), sum.end(), 0.0);
-  std::fill(count.begin(), count.end(), 0.0);
-  for (std::int64_t j = 0; j < m; ++j) {
+void time_baseline_stats(const Collector& batch, const double* psi, std::int64_t j0,
+                         std::int64_t j1, std::int64_t min_steps, std::vector<double>& out) {
+  std::int64_t longest = min_steps;
+  for (std::int64_t j = j0; j < j1; ++j) longest = std::max(longest, batch.record(j).length);
+  out.assign(static_cast<std::size_t>(2 * longest), 0.0);
+  for (std::int64_t j = j0; j < j1; ++j) {
     const double* p = psi + batch.offset(j);
     for (std::int64_t t = 0; t < batch.record(j).length; ++t) {
-      sum[static_cast<std::size_t>(t)] += p[t];
-      count[static_cast<std::size_t>(t)] += 1.0;
+      out[static_cast<std::size_t>(2 * t)] += p[t];
+      out[static_cast<std::size_t>(2 * t + 1)] += 1.0;
     }
   }
-  for (std::int64_t j = 0; j < m; ++j) {
+}
+
+void apply_time_baseline(const Collector& batch, const double* psi,
+                         const std::vector<double>& total, double* base) {
+  for (std::int64_t j = 0; j < batch.episodes(); ++j) {
     const double* p = psi + batch.offset(j);
     double* b = base + batch.offset(j);
     for (std::int64_t t = 0; t < batch.record(j).length; ++t) {
-      const double n = count[static_cast<std::size_t>(t)] - 1.0;
-      b[t] = n > 0 ? (sum[static_cast<std::size_t>(t)] - p[t]) / n : 0.0;
+      const double n = total[static_cast<std::size_t>(2 * t + 1)] - 1.0;
+      b[t] = n > 0 ? (total[static_cast<std::size_t>(2 * t)] - p[t]) / n : 0.0;
     }
   }
 }
@@ -74,20 +74,36 @@ void value_baseline(const Collector& batch, const ValueFunction& value, double g
   }
 }
 
-void normalize_advantages(const Collector& batch, double* psi, double* base) {
-  // Two passes: the one-pass sq/n - mean^2 loses the variance when Psi is
-  // large and nearly constant (returns="total").
-  const std::int64_t n = batch.rows();
-  double sum = 0.0;
-  for (std::int64_t k = 0; k < n; ++k) sum += psi[k] - base[k];
-  const double mean = sum / static_cast<double>(n);
-  double sq = 0.0;
-  for (std::int64_t k = 0; k < n; ++k) {
-    const double d = psi[k] - base[k] - mean;
-    sq += d * d;
+// Two sums rather than one pass of sq / n - mean^2, which loses the variance
+// when Psi is large and nearly constant (returns="total").
+void advantage_sum(const Collector& batch, const double* psi, const double* base, std::int64_t j0,
+                   std::int64_t j1, std::vector<double>& out) {
+  double sum = 0.0, steps = 0.0;
+  for (std::int64_t j = j0; j < j1; ++j) {
+    const std::int64_t o = batch.offset(j), T = batch.record(j).length;
+    for (std::int64_t t = o; t < o + T; ++t) sum += psi[t] - base[t];
+    steps += static_cast<double>(T);
   }
-  const double inv_std = 1.0 / (std::sqrt(sq / static_cast<double>(n)) + 1e-8);
-  for (std::int64_t k = 0; k < n; ++k) {
+  out.assign({sum, steps});
+}
+
+void advantage_spread(const Collector& batch, const double* psi, const double* base, double mean,
+                      std::int64_t j0, std::int64_t j1, std::vector<double>& out) {
+  double sq = 0.0;
+  for (std::int64_t j = j0; j < j1; ++j) {
+    const std::int64_t o = batch.offset(j), T = batch.record(j).length;
+    for (std::int64_t t = o; t < o + T; ++t) {
+      const double d = psi[t] - base[t] - mean;
+      sq += d * d;
+    }
+  }
+  out.assign({sq});
+}
+
+void normalize_advantages(std::int64_t steps, double mean, double spread_sum, double count,
+                          double* psi, double* base) {
+  const double inv_std = 1.0 / (std::sqrt(spread_sum / count) + 1e-8);
+  for (std::int64_t k = 0; k < steps; ++k) {
     psi[k] = (psi[k] - base[k] - mean) * inv_std;
     base[k] = 0.0;
   }

@@ -11,7 +11,8 @@ namespace pgfast {
 
 namespace {
 
-// Env random streams use (seed, i); the policy's use (seed ^ key, i).
+// Continuing streams (Python-driven envs): env i's policy stream is
+// (seed ^ key, i).
 constexpr std::uint64_t kPolicyStreamKey = 0x5DEECE66DA3B9F1BULL;
 
 // Any env through its virtual single-env interface: Python callback envs.
@@ -66,7 +67,11 @@ void EnvBuffer::grow(const StepLayout& layout, bool record_obs) {
 
 Collector::Collector(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy, std::uint64_t seed,
                      int num_threads)
-    : env_(env), policy_(std::move(policy)), env_id_(env.id()), num_threads_(num_threads) {
+    : env_(env),
+      policy_(std::move(policy)),
+      env_id_(env.id()),
+      seed_(seed),
+      num_threads_(num_threads) {
   require(policy_ != nullptr, "policy must not be None");
   require(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads, "num_threads must be in [1, ",
           ThreadPool::kMaxThreads, "], got ", num_threads);
@@ -131,21 +136,32 @@ void Collector::poll_stop(std::chrono::steady_clock::time_point& last) {
   if (should_stop_()) stop_.store(true, std::memory_order_relaxed);
 }
 
-void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int64_t steps_quota,
-                    bool deterministic, bool record_obs) {
+void Collector::seed_episode(std::uint64_t batch, std::int64_t i, std::int64_t j) {
+  if (!env_.seed_episode(i, batch_env_seed(seed_, batch), static_cast<std::uint64_t>(j))) return;
+  rngs_[static_cast<std::size_t>(i)].reseed(batch_policy_seed(seed_, batch),
+                                            static_cast<std::uint64_t>(j));
+}
+
+void Collector::run(const PolicyParams& params, const BatchSpec& spec) {
+  const std::int64_t episodes = spec.count, steps_quota = spec.steps_quota;
   require(episodes > 0 || steps_quota > 0, "give episodes or steps (> 0)");
+  require(spec.first >= 0 && (steps_quota == 0 || (spec.first == 0 && episodes == 0)),
+          "a step quota collects a whole batch");
   // A failed call must not leave an earlier batch's order over cleared buffers.
   order_.clear();
   offsets_.clear();
   total_rows_ = 0;
+  first_ = spec.first;
   if (LockstepEnv* lockstep = env_.lockstep()) {
-    run_lockstep(*lockstep, make_job(params, deterministic, record_obs), episodes, steps_quota);
+    require(spec.first == 0, env_id_, " is stepped from Python: it collects whole batches only");
+    run_lockstep(*lockstep, make_job(params, spec.deterministic, spec.record_obs), episodes,
+                 steps_quota);
     return;
   }
   const std::int64_t n_envs =
       steps_quota > 0 ? env_.num_envs() : std::min<std::int64_t>(env_.num_envs(), episodes);
   used_envs_ = n_envs;
-  const EpisodeJob job = make_job(params, deterministic, record_obs);
+  const EpisodeJob job = make_job(params, spec.deterministic, spec.record_obs);
   for (std::int64_t i = 0; i < n_envs; ++i) bufs_[static_cast<std::size_t>(i)].clear();
   stop_.store(false);
   auto last_poll = std::chrono::steady_clock::now();
@@ -161,6 +177,7 @@ void Collector::run(const PolicyParams& params, std::int64_t episodes, std::int6
         const bool more = steps_quota > 0 ? b.rows < steps_quota : k * n_envs + i < episodes;
         if (!more || stop_.load(std::memory_order_relaxed)) break;
         try {
+          seed_episode(spec.index, i, spec.first + k * n_envs + i);
           env_.collect(i, job, b, rng);
         } catch (UserCodeError& e) {
           if (e.env_index < 0) e.env_index = i;
@@ -203,14 +220,16 @@ EpisodeJob Collector::make_job(const PolicyParams& params, bool deterministic,
   return job;
 }
 
-void Collector::run_one(const PolicyParams& params, std::int64_t i) {
+void Collector::run_one(const PolicyParams& params, std::uint64_t batch, std::int64_t i) {
   require(env_.lockstep() == nullptr,
           "the online (per-episode) update needs envs that step one at a time; ", env_id_,
           " is a vector env stepped all together");
   const EpisodeJob job = make_job(params, false, false);
   EnvBuffer& b = bufs_[static_cast<std::size_t>(i)];
   b.clear();
+  first_ = 0;
   try {
+    seed_episode(batch, i, 0);
     env_.collect(i, job, b, rngs_[static_cast<std::size_t>(i)]);
   } catch (UserCodeError& e) {
     if (e.env_index < 0) e.env_index = i;

@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <type_traits>
 
 #include "pgfast/baselines.hpp"
@@ -71,7 +72,7 @@ void transpose_product(const double* Phi, const double* W, std::int64_t n, std::
 
 // The value function's width: the stored features per step when a value is
 // used (checked before its normal equations are allocated), else 0.
-std::int64_t value_width(const PolicyModel& p, const EstimatorConfig& cfg) {
+std::int64_t checked_value_width(const PolicyModel& p, const EstimatorConfig& cfg) {
   const std::int64_t width = p.rows_per_step() * p.row_width();
   if (!cfg.uses_value()) return 0;
   require(width <= kMaxDense, "the value baseline is a dense ", width, " x ", width,
@@ -84,7 +85,8 @@ std::int64_t value_width(const PolicyModel& p, const EstimatorConfig& cfg) {
 Estimator::Estimator(std::shared_ptr<const PolicyModel> policy, EstimatorConfig config)
     : policy_(std::move(policy)),
       cfg_(config),
-      value_(value_width(*policy_, cfg_), config.value_ridge) {
+      uses_value_(cfg_.uses_value()),
+      value_(checked_value_width(*policy_, cfg_), config.value_ridge) {
   const PolicyModel& p = *policy_;
   P_ = p.n_params();
   R_ = p.rows_per_step();
@@ -101,9 +103,9 @@ Estimator::Estimator(std::shared_ptr<const PolicyModel> policy, EstimatorConfig 
 
 void Estimator::compute_psi(Collector& batch) {
   const std::int64_t rows = batch.rows();
-  psi_.resize(static_cast<std::size_t>(rows));
-  base_.resize(static_cast<std::size_t>(rows));
-  target_.resize(static_cast<std::size_t>(rows));
+  ensure(psi_, rows);
+  ensure(base_, rows);
+  ensure(target_, rows);
   // Episodes are independent here: in parallel when the batch is large
   // enough to pay for a wake-up of the pool.
   const std::int64_t m = batch.episodes();
@@ -158,47 +160,299 @@ void Estimator::compute_psi(const Collector& batch, std::int64_t j0, std::int64_
   }
 }
 
-void Estimator::advantages(Collector& batch, const double* fixed_baseline) {
-  compute_psi(batch);
-  double* psi = psi_.data();
-  double* base = base_.data();
-  if (fixed_baseline) {
-    std::fill(base_.begin(), base_.end(), *fixed_baseline);
-  } else {
-    switch (cfg_.baseline) {
-      case Baseline::kNone:
-      case Baseline::kOptimal:  // per parameter, in gradient()
-        break;
-      case Baseline::kMean:
-        mean_baseline(batch, psi, base, episode_sum_);
-        break;
-      case Baseline::kTime:
-        time_baseline(batch, psi, base, time_sum_, time_count_);
-        break;
-      case Baseline::kValue:
-        value_baseline(batch, value_, cfg_.gamma, cfg_.returns != Returns::kRewardToGo, width_,
-                       base);
-        break;
+// ---- rounds ------------------------------------------------------------------
+
+void Estimator::begin(Collector& shard, std::int64_t batch_episodes, const double* fixed_baseline) {
+  const std::int64_t first = shard.first_episode(), count = shard.episodes();
+  require(count >= 1 && batch_episodes >= first + count && first % kBlockEpisodes == 0 &&
+              (count % kBlockEpisodes == 0 || first + count == batch_episodes),
+          "a shard holds whole blocks of ", kBlockEpisodes, " episodes of its batch; got episodes ",
+          first, "..", first + count - 1, " of ", batch_episodes);
+  batch_episodes_ = batch_episodes;
+  tree_.reset((batch_episodes + kBlockEpisodes - 1) / kBlockEpisodes);
+  fixed_baseline_ = fixed_baseline != nullptr;
+  compute_psi(shard);
+  if (fixed_baseline) std::fill(base_.begin(), base_.begin() + shard.rows(), *fixed_baseline);
+  if (cfg_.baseline == Baseline::kValue && !fixed_baseline)
+    value_baseline(shard, value_, cfg_.gamma, cfg_.returns != Returns::kRewardToGo, width_,
+                   base_.data());
+  rounds_.clear();
+  const bool batch_baseline =
+      !fixed_baseline && (cfg_.baseline == Baseline::kMean || cfg_.baseline == Baseline::kTime);
+  if (batch_baseline) rounds_.push_back(Round::kBaseline);
+  if (cfg_.normalize_advantages) {
+    rounds_.push_back(Round::kAdvantageMean);
+    rounds_.push_back(Round::kAdvantageSpread);
+  }
+  if (optimal()) rounds_.push_back(Round::kOptimal);
+  rounds_.push_back(Round::kFinal);
+  if (optimal()) {
+    // Score sums weigh every step by 1.
+    std::int64_t longest = 0;
+    for (std::int64_t j = 0; j < count; ++j) longest = std::max(longest, shard.record(j).length);
+    ensure(score_sums_, count * P_);
+    if (static_cast<std::int64_t>(ones_.size()) < longest) {
+      ones_.resize(static_cast<std::size_t>(longest));
+      std::fill(ones_.begin(), ones_.end(), 1.0);
     }
   }
-  if (cfg_.normalize_advantages) normalize_advantages(batch, psi, base);
+  if (batch_baseline) ensure(episode_sum_, count);
 }
 
-void Estimator::fit_value(const Collector& batch) {
-  if (cfg_.uses_value()) value_.fit(batch, target_.data());
+bool Estimator::optimal() const {
+  return !fixed_baseline_ && cfg_.baseline == Baseline::kOptimal && cfg_.returns == Returns::kTotal;
 }
 
-void Estimator::reserve(std::int64_t steps) {
+std::pair<std::int64_t, std::int64_t> Estimator::block_episodes(const Collector& shard,
+                                                                std::int64_t k) const {
+  const std::int64_t first = shard.first_episode();
+  const std::int64_t j0 = k * kBlockEpisodes - first;
+  const std::int64_t j1 = std::min(batch_episodes_, (k + 1) * kBlockEpisodes) - first;
+  return {j0, j1};
+}
+
+template <class Block>
+void Estimator::for_blocks(Collector& shard, Block&& block, TreeNodes& out) {
+  const std::int64_t b0 = shard.first_episode() / kBlockEpisodes;
+  const std::int64_t b1 = b0 + (shard.episodes() + kBlockEpisodes - 1) / kBlockEpisodes;
+  const std::int64_t blocks = b1 - b0;
+  const int threads = shard.pool() && blocks >= 2 ? shard.num_threads() : 1;
+  if (static_cast<int>(ws_.size()) < threads) {
+    ws_.resize(static_cast<std::size_t>(threads));
+    for (auto& ws : ws_) {
+      ensure(ws.W, static_cast<std::int64_t>(ws_[0].W.size()));
+      ensure(ws.adv, static_cast<std::int64_t>(ws_[0].adv.size()));
+    }
+  }
+  out.clear();
+  if (threads == 1) {
+    tree_.nodes(b0, b1, [&](std::int64_t k, std::vector<double>& v) { block(k, v, ws_[0]); }, out);
+    return;
+  }
+  // Each thread its own tree (they share only the block count) and a
+  // contiguous run of blocks; their nodes are merged on this thread.
+  if (static_cast<int>(trees_.size()) < threads) trees_.resize(static_cast<std::size_t>(threads));
+  auto run = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t tid = begin; tid < end; ++tid) {
+      const auto [c0, c1] = chunk_bounds(blocks, threads, static_cast<int>(tid));
+      Workspace& ws = ws_[static_cast<std::size_t>(tid)];
+      PairwiseTree& tree = trees_[static_cast<std::size_t>(tid)];
+      tree.reset(tree_.blocks());
+      ws.nodes.clear();
+      tree.nodes(
+          b0 + c0, b0 + c1, [&](std::int64_t k, std::vector<double>& v) { block(k, v, ws); },
+          ws.nodes);
+    }
+  };
+  shard.pool()->parallel_for(threads, threads, run);
+  if (static_cast<int>(parts_.size()) < threads) parts_.resize(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    parts_[static_cast<std::size_t>(t)].clear();
+    parts_[static_cast<std::size_t>(t)].append(ws_[static_cast<std::size_t>(t)].nodes);
+  }
+  tree_.merge(b0, b1, parts_.data(), static_cast<std::size_t>(threads), out);
+}
+
+void Estimator::local(Round r, Collector& shard, const PolicyParams& p, const FinalParts& parts,
+                      TreeNodes& out) {
+  if (r == Round::kFinal) {
+    const FinalLayout at = final_layout(parts);
+    for_blocks(
+        shard,
+        [&](std::int64_t k, std::vector<double>& v, Workspace& ws) {
+          block_final(shard, p, parts, at, k, v, ws);
+        },
+        out);
+  } else {
+    for_blocks(
+        shard,
+        [&](std::int64_t k, std::vector<double>& v, Workspace& ws) {
+          block_stats(r, shard, p, k, v, ws);
+        },
+        out);
+  }
+}
+
+void Estimator::block_stats(Round r, const Collector& shard, const PolicyParams& p, std::int64_t k,
+                            std::vector<double>& out, Workspace& ws) {
+  const auto [j0, j1] = block_episodes(shard, k);
+  switch (r) {
+    case Round::kBaseline:
+      if (cfg_.baseline == Baseline::kMean) {
+        mean_baseline_stats(shard, psi_.data(), j0, j1, episode_sum_.data(), out);
+      } else {
+        time_baseline_stats(shard, psi_.data(), j0, j1, reserved_steps_, out);
+      }
+      return;
+    case Round::kAdvantageMean:
+      advantage_sum(shard, psi_.data(), base_.data(), j0, j1, out);
+      return;
+    case Round::kAdvantageSpread:
+      advantage_spread(shard, psi_.data(), base_.data(), adv_mean_, j0, j1, out);
+      return;
+    case Round::kOptimal: {
+      // Per parameter k: [sum_j s_jk^2 R_j, sum_j s_jk^2], s_j the score sum.
+      const std::int64_t P = P_;
+      out.assign(static_cast<std::size_t>(2 * P), 0.0);
+      double* s2r = out.data();
+      double* s2 = s2r + P;
+      ensure(ws.gj, P);
+      policy_->visit([&](const auto& policy) {
+        for (std::int64_t j = j0; j < j1; ++j) {
+          episode_gradient(policy, shard, j, p, ones_.data(), ws);
+          const double R = psi_[static_cast<std::size_t>(shard.offset(j))];
+          double* s = score_sums_.data() + j * P;
+          for (std::int64_t c = 0; c < P; ++c) {
+            s[c] = ws.gj[static_cast<std::size_t>(c)];
+            s2r[c] += s[c] * s[c] * R;
+            s2[c] += s[c] * s[c];
+          }
+        }
+      });
+      return;
+    }
+    case Round::kFinal:
+      break;
+  }
+}
+
+void Estimator::receive(Round r, const Collector& shard, const std::vector<double>& sum) {
+  const std::int64_t rows = shard.rows();
+  switch (r) {
+    case Round::kBaseline:
+      if (cfg_.baseline == Baseline::kMean) {
+        require(sum.size() == 2, "the mean baseline's sum has 2 entries, got ", sum.size());
+        apply_mean_baseline(shard, episode_sum_.data(), sum, base_.data());
+      } else {
+        std::int64_t longest = 0;
+        for (std::int64_t j = 0; j < shard.episodes(); ++j)
+          longest = std::max(longest, shard.record(j).length);
+        require(static_cast<std::int64_t>(sum.size()) >= 2 * longest,
+                "the time baseline's sum is shorter than this shard's episodes");
+        apply_time_baseline(shard, psi_.data(), sum, base_.data());
+      }
+      return;
+    case Round::kAdvantageMean:
+      require(sum.size() == 2 && sum[1] > 0, "the advantages' sum has 2 entries");
+      adv_mean_ = sum[0] / sum[1];
+      adv_count_ = sum[1];
+      return;
+    case Round::kAdvantageSpread:
+      require(sum.size() == 1, "the advantages' spread has 1 entry");
+      normalize_advantages(rows, adv_mean_, sum[0], adv_count_, psi_.data(), base_.data());
+      return;
+    case Round::kOptimal:
+      require(static_cast<std::int64_t>(sum.size()) == 2 * P_,
+              "the optimal baseline's sums have 2 n_params entries");
+      optimal_.assign(sum.begin(), sum.end());
+      return;
+    case Round::kFinal:
+      throw std::logic_error("the final round's sum is the estimate's, not the shard's");
+  }
+}
+
+FinalLayout Estimator::final_layout(const FinalParts& parts) const {
+  FinalLayout at;
+  auto take = [&](bool want, std::int64_t n, std::int64_t& where) {
+    if (!want) return;
+    where = at.size;
+    at.size += n;
+  };
+  take(parts.gradient, P_, at.gradient);
+  take(parts.squares, P_, at.squares);
+  take(parts.fisher, P_ * P_, at.fisher);
+  take(parts.value && uses_value_, width_ * width_, at.value_matrix);
+  take(parts.value && uses_value_, width_, at.value_rhs);
+  return at;
+}
+
+void Estimator::block_final(const Collector& shard, const PolicyParams& p, const FinalParts& parts,
+                            const FinalLayout& at, std::int64_t k, std::vector<double>& out,
+                            Workspace& ws) {
+  const auto [j0, j1] = block_episodes(shard, k);
+  const std::int64_t P = P_;
+  out.assign(static_cast<std::size_t>(at.size), 0.0);
+  const bool opt = optimal();
+  policy_->visit([&](const auto& policy) {
+    using Policy = std::decay_t<decltype(policy)>;
+    for (std::int64_t j = j0; j < j1; ++j) {
+      if (at.gradient >= 0) {
+        double* gj = ensure(ws.gj, P);
+        if (opt) {
+          // b_k for episode j from the other episodes:
+          // b_k = sum_{i != j} s_ik^2 R_i / sum_{i != j} s_ik^2.
+          const double R = psi_[static_cast<std::size_t>(shard.offset(j))];
+          const double* s = score_sums_.data() + j * P;
+          for (std::int64_t c = 0; c < P; ++c) {
+            const double s2 = optimal_[static_cast<std::size_t>(P + c)];
+            const double s2r = optimal_[static_cast<std::size_t>(c)];
+            const double den = s2 - s[c] * s[c];
+            const double b = den > 0 ? (s2r - s[c] * s[c] * R) / den : 0.0;
+            gj[c] = s[c] * (R - b);
+          }
+        } else {
+          const std::int64_t o = shard.offset(j), T = shard.record(j).length;
+          double* adv = ensure(ws.adv, T);
+          for (std::int64_t t = 0; t < T; ++t)
+            adv[t] = psi_[static_cast<std::size_t>(o + t)] - base_[static_cast<std::size_t>(o + t)];
+          episode_gradient(policy, shard, j, p, adv, ws);
+        }
+        double* sum = out.data() + at.gradient;
+        for (std::int64_t c = 0; c < P; ++c) sum[c] += gj[c];
+        if (at.squares >= 0) {
+          double* sq = out.data() + at.squares;
+          for (std::int64_t c = 0; c < P; ++c) sq[c] += gj[c] * gj[c];
+        }
+      }
+      if (at.fisher >= 0) {
+        MatMap F(out.data() + at.fisher, P, P);
+        bool done = false;
+        if constexpr (Policy::kDiscrete) {
+          if (cfg_.fisher == FisherKind::kExact) {
+            add_exact_fisher(policy, shard, j, F, ws);
+            done = true;
+          }
+        }
+        if (!done) add_sampled_fisher(policy, shard, j, p, F, ws);
+      }
+      if (at.value_matrix >= 0) {
+        const EnvBuffer& b = shard.buffer(j);
+        const EpisodeRecord& e = shard.record(j);
+        value_.accumulate(b.phi.data() + e.start * width_, target_.data() + shard.offset(j),
+                          e.length, out.data() + at.value_matrix, out.data() + at.value_rhs);
+      }
+    }
+  });
+}
+
+const std::vector<double>& Estimator::estimate(Collector& batch, const PolicyParams& p,
+                                               const FinalParts& parts,
+                                               const double* fixed_baseline) {
+  begin(batch, batch.episodes(), fixed_baseline);
+  for (const Round r : rounds_) {
+    local(r, batch, p, parts, round_nodes_);
+    tree_.root(&round_nodes_, 1, sum_);
+    if (r != Round::kFinal) receive(r, batch, sum_);
+  }
+  return sum_;
+}
+
+void Estimator::reserve(std::int64_t steps, bool fisher) {
   if (steps <= 0) return;
+  reserved_steps_ = steps;
   if (ws_.empty()) ws_.resize(1);
   for (auto& ws : ws_) {
     ensure(ws.W, steps * R_ * K_);
     ensure(ws.adv, steps);
+    if (fisher) {
+      ensure(ws.rows, steps * std::max(P_, R_ * C_));
+      ensure(ws.block, std::max(C_ * C_, steps * C_));
+      ensure(ws.cov, steps * K_ * K_);
+      ensure(ws.discount, steps);
+    }
   }
-  ensure(time_sum_, steps);
-  ensure(time_count_, steps);
   ensure(ones_, steps);
-  ensure(discount_, steps);
+  std::fill(ones_.begin(), ones_.end(), 1.0);
 }
 
 // ---- gradient ----------------------------------------------------------------
@@ -218,133 +472,6 @@ void Estimator::episode_gradient(const Policy& policy, const Collector& batch, s
   transpose_product(b.phi.data() + e.start * L.phi, W, T * R_, C_, K_, ws.gj.data());
   if (policy_->learn_std())
     for (std::int64_t d = 0; d < D_; ++d) ws.gj[static_cast<std::size_t>(C_ * K_ + d)] = extra[d];
-}
-
-void Estimator::gradient(Collector& batch, const PolicyParams& p, double* g, double* stderr_out) {
-  sum_blocks(batch, p, cfg_.baseline == Baseline::kOptimal && cfg_.returns == Returns::kTotal, g,
-             stderr_out);
-}
-
-void Estimator::sum_blocks(Collector& batch, const PolicyParams& p, bool optimal, double* g,
-                           double* stderr_out) {
-  const std::int64_t m = batch.episodes();
-  const std::int64_t P = P_;
-  const std::int64_t blocks = (m + kBlockEpisodes - 1) / kBlockEpisodes;
-  const int threads = batch.pool() && blocks >= 2 ? batch.num_threads() : 1;
-  if (static_cast<int>(ws_.size()) < threads) {
-    ws_.resize(static_cast<std::size_t>(threads));
-    for (auto& ws : ws_) {
-      ensure(ws.W, static_cast<std::int64_t>(ws_[0].W.size()));
-      ensure(ws.adv, static_cast<std::int64_t>(ws_[0].adv.size()));
-    }
-  }
-  for (auto& ws : ws_) ensure(ws.gj, P);
-  ensure(block_sum_, blocks * P);
-  if (stderr_out) ensure(block_sq_, blocks * P);
-  std::int64_t longest = 0;
-  for (std::int64_t j = 0; j < m; ++j) longest = std::max(longest, batch.record(j).length);
-  if (optimal) {
-    ensure(ones_, longest);
-    std::fill(ones_.begin(), ones_.begin() + longest, 1.0);
-    ensure(score_sums_, m * P);
-    ensure(s2r_, blocks * P);
-    ensure(s2_, blocks * P);
-  }
-
-  // Runs fn(block, workspace) for every block, the blocks shared out in
-  // contiguous runs, one per thread.
-  auto for_blocks = [&](auto&& fn) {
-    auto run = [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t tid = begin; tid < end; ++tid) {
-        const auto [b0, b1] = chunk_bounds(blocks, threads, static_cast<int>(tid));
-        for (std::int64_t blk = b0; blk < b1; ++blk) fn(blk, ws_[static_cast<std::size_t>(tid)]);
-      }
-    };
-    if (threads > 1) {
-      batch.pool()->parallel_for(threads, threads, run);
-    } else {
-      run(0, 1);
-    }
-  };
-  auto episodes_of = [&](std::int64_t blk) {
-    return std::make_pair(blk * kBlockEpisodes, std::min(m, (blk + 1) * kBlockEpisodes));
-  };
-
-  policy_->visit([&](const auto& policy) {
-    if (optimal) {
-      // b_k for episode j from the other episodes:
-      // b_k = sum_{i != j} s_ik^2 R_i / sum_{i != j} s_ik^2, s_i the score sum.
-      for_blocks([&](std::int64_t blk, Workspace& ws) {
-        double* s2r = s2r_.data() + blk * P;
-        double* s2 = s2_.data() + blk * P;
-        std::fill(s2r, s2r + P, 0.0);
-        std::fill(s2, s2 + P, 0.0);
-        const auto [j0, j1] = episodes_of(blk);
-        for (std::int64_t j = j0; j < j1; ++j) {
-          episode_gradient(policy, batch, j, p, ones_.data(), ws);
-          const double R = psi_[static_cast<std::size_t>(batch.offset(j))];
-          double* s = score_sums_.data() + j * P;
-          for (std::int64_t k = 0; k < P; ++k) {
-            s[k] = ws.gj[static_cast<std::size_t>(k)];
-            s2r[k] += s[k] * s[k] * R;
-            s2[k] += s[k] * s[k];
-          }
-        }
-      });
-      // Totals in block order, kept in block 0's row.
-      for (std::int64_t blk = 1; blk < blocks; ++blk)
-        for (std::int64_t k = 0; k < P; ++k) {
-          s2r_[static_cast<std::size_t>(k)] += s2r_[static_cast<std::size_t>(blk * P + k)];
-          s2_[static_cast<std::size_t>(k)] += s2_[static_cast<std::size_t>(blk * P + k)];
-        }
-    }
-    for_blocks([&](std::int64_t blk, Workspace& ws) {
-      double* sum = block_sum_.data() + blk * P;
-      double* sq = stderr_out ? block_sq_.data() + blk * P : nullptr;
-      std::fill(sum, sum + P, 0.0);
-      if (sq) std::fill(sq, sq + P, 0.0);
-      const auto [j0, j1] = episodes_of(blk);
-      for (std::int64_t j = j0; j < j1; ++j) {
-        double* gj = ws.gj.data();
-        if (optimal) {
-          const double R = psi_[static_cast<std::size_t>(batch.offset(j))];
-          const double* s = score_sums_.data() + j * P;
-          for (std::int64_t k = 0; k < P; ++k) {
-            const double den = s2_[static_cast<std::size_t>(k)] - s[k] * s[k];
-            const double b =
-                den > 0 ? (s2r_[static_cast<std::size_t>(k)] - s[k] * s[k] * R) / den : 0.0;
-            gj[k] = s[k] * (R - b);
-          }
-        } else {
-          // Psi - b per episode, in the (parallel) gradient pass.
-          const std::int64_t o = batch.offset(j), T = batch.record(j).length;
-          double* adv = ensure(ws.adv, T);
-          for (std::int64_t t = 0; t < T; ++t)
-            adv[t] = psi_[static_cast<std::size_t>(o + t)] - base_[static_cast<std::size_t>(o + t)];
-          episode_gradient(policy, batch, j, p, adv, ws);
-        }
-        for (std::int64_t k = 0; k < P; ++k) sum[k] += gj[k];
-        if (sq)
-          for (std::int64_t k = 0; k < P; ++k) sq[k] += gj[k] * gj[k];
-      }
-    });
-  });
-
-  std::fill(g, g + P, 0.0);
-  for (std::int64_t blk = 0; blk < blocks; ++blk)
-    for (std::int64_t k = 0; k < P; ++k) g[k] += block_sum_[static_cast<std::size_t>(blk * P + k)];
-  const double inv_m = 1.0 / static_cast<double>(m);
-  for (std::int64_t k = 0; k < P; ++k) g[k] *= inv_m;
-  if (stderr_out) {
-    for (std::int64_t k = 0; k < P; ++k) {
-      double sq = 0.0;
-      for (std::int64_t blk = 0; blk < blocks; ++blk)
-        sq += block_sq_[static_cast<std::size_t>(blk * P + k)];
-      const double var =
-          m > 1 ? (sq - static_cast<double>(m) * g[k] * g[k]) / static_cast<double>(m - 1) : 0.0;
-      stderr_out[k] = std::sqrt(std::max(var, 0.0) * inv_m);
-    }
-  }
 }
 
 }  // namespace pgfast

@@ -63,10 +63,11 @@ IterationStats Reinforce::step_online(double* theta, double* log_std) {
 void Reinforce::online_episode(std::int64_t j, double* theta, double* log_std,
                                IterationStats& stats, double& entropy_sum, double& grad_sq) {
   const PolicyParams params{theta, log_std};
-  collector_.run_one(params, j % env_.num_envs());
+  collector_.run_one(params, take_batch(), j % env_.num_envs());
   const double baseline = cfg_.baseline == Baseline::kMean ? running_mean_ : 0.0;
-  estimator_.advantages(collector_, &baseline);
-  estimator_.gradient(collector_, params, grad_.data(), nullptr);
+  // A batch of one episode: its gradient is the final round's sum.
+  const std::vector<double>& sum = estimator_.estimate(collector_, params, FinalParts{}, &baseline);
+  std::copy(sum.begin(), sum.begin() + P_, grad_.begin());
   require_finite_gradient();
   try {
     optimizer_->direction(grad_.data(), nullptr, step_.data());

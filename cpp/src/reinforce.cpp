@@ -9,6 +9,7 @@
 
 #include "pgfast/check.hpp"
 #include "pgfast/thread_pool.hpp"
+#include "pgfast/types.hpp"
 
 namespace pgfast {
 
@@ -128,13 +129,20 @@ Reinforce::Reinforce(VecEnvBase& env, std::shared_ptr<const PolicyModel> policy,
   // Workspaces for the longest episode the time limit allows (bounded: a
   // limit of millions of steps is sized as episodes arrive instead).
   const std::int64_t limit = env_.max_episode_steps();
-  if (limit > 0 && limit <= 100'000) estimator_.reserve(limit);
+  if (limit > 0 && limit <= 100'000) estimator_.reserve(limit, optimizer_->needs_fisher());
   for (auto* v : {&grad_, &step_, &before_, &updated_})
     v->assign(static_cast<std::size_t>(P_), 0.0);
   if (optimizer_->needs_fisher()) fisher_.assign(static_cast<std::size_t>(P_ * P_), 0.0);
   scratch_.assign(static_cast<std::size_t>(std::max<std::int64_t>(policy_->scratch_size(), 1)),
                   0.0);
   old_log_std_.assign(static_cast<std::size_t>(std::max<std::int64_t>(D_, 1)), 0.0);
+  // The diagnostic sample has fewer than 2 kDiagnosticStates rows: sized
+  // now unless they are huge (then as batches arrive).
+  const StepLayout& L = collector_.layout();
+  if (L.phi + L.out <= 8192) {
+    summary_.sample_phi.reserve(static_cast<std::size_t>(2 * kDiagnosticStates * L.phi));
+    summary_.sample_out.reserve(static_cast<std::size_t>(2 * kDiagnosticStates * L.out));
+  }
 }
 
 Reinforce::~Reinforce() = default;
@@ -161,20 +169,133 @@ IterationStats Reinforce::iterate(double* theta, double* log_std) {
       [&] { return cfg_.online ? step_online(theta, log_std) : step(theta, log_std); });
 }
 
-// rollout -> estimate -> step.
+// rollout -> estimate -> step, as a distributed update runs it with one shard.
 IterationStats Reinforce::step(double* theta, double* log_std) {
+  BatchSpec spec;
+  spec.index = take_batch();
+  if (cfg_.steps_per_update > 0) {
+    spec.steps_quota = (cfg_.steps_per_update + env_.num_envs() - 1) / env_.num_envs();
+  } else {
+    spec.count = cfg_.episodes_per_update;
+  }
+  begin_shard(theta, log_std, spec, 0, parts(EstimateKind::kUpdate));
+  const std::vector<double>& sum = run_rounds();
+  summary_.clear();
+  shard_summary(summary_);
+  return finish_update(theta, log_std, sum, summary_);
+}
+
+const std::vector<Round>& Reinforce::shard_begin(const double* theta, const double* log_std,
+                                                 const double* value_weights, bool value_fitted,
+                                                 std::uint64_t batch, std::int64_t first,
+                                                 std::int64_t count, std::int64_t batch_episodes,
+                                                 EstimateKind kind) {
+  require(count >= 1 && first >= 0 && batch_episodes >= first + count,
+          "a shard collects episodes [first, first + count) of its batch; got first ", first,
+          ", count ", count, " of ", batch_episodes);
+  if (value_weights) estimator_.set_value(value_weights, estimator_.value_width(), value_fitted);
+  BatchSpec spec;
+  spec.index = batch;
+  spec.first = first;
+  spec.count = count;
+  begin_shard(theta, log_std, spec, batch_episodes, parts(kind));
+  return estimator_.rounds();
+}
+
+void Reinforce::begin_shard(const double* theta, const double* log_std, const BatchSpec& spec,
+                            std::int64_t batch_episodes, const FinalParts& parts) {
+  shard_theta_.assign(theta, theta + n_theta_);
+  if (log_std) shard_log_std_.assign(log_std, log_std + D_);
+  const PolicyParams params{shard_theta_.data(), log_std ? shard_log_std_.data() : nullptr};
+  shard_parts_ = parts;
+  collector_.run(params, spec);
+  shard_batch_episodes_ = batch_episodes > 0 ? batch_episodes : collector_.episodes();
+  estimator_.begin(collector_, shard_batch_episodes_);
+}
+
+const TreeNodes& Reinforce::shard_round(Round r) {
+  const PolicyParams params{shard_theta_.data(),
+                            shard_log_std_.empty() ? nullptr : shard_log_std_.data()};
+  estimator_.local(r, collector_, params, shard_parts_, shard_nodes_);
+  return shard_nodes_;
+}
+
+void Reinforce::shard_receive(Round r, const std::vector<double>& sum) {
+  estimator_.receive(r, collector_, sum);
+}
+
+const std::vector<double>& Reinforce::run_rounds() {
+  for (const Round r : estimator_.rounds()) {
+    const TreeNodes& nodes = shard_round(r);
+    estimator_.tree().root(&nodes, 1, sum_);
+    if (r != Round::kFinal) shard_receive(r, sum_);
+  }
+  return sum_;
+}
+
+void Reinforce::shard_summary(BatchSummary& out) const {
+  const Collector& c = collector_;
+  const StepLayout& L = c.layout();
+  const std::int64_t M = shard_batch_episodes_;
+  // Every stride-th episode of the batch, `per` evenly spaced steps of each.
+  const std::int64_t stride = std::max<std::int64_t>(1, M / kDiagnosticStates);
+  const std::int64_t sampled = (M + stride - 1) / stride;
+  const std::int64_t per = std::max<std::int64_t>(1, kDiagnosticStates / sampled);
+  for (std::int64_t j = 0; j < c.episodes(); ++j) {
+    const EpisodeRecord& e = c.record(j);
+    out.returns.push_back(e.undiscounted);
+    out.lengths.push_back(e.length);
+    if ((c.first_episode() + j) % stride != 0) continue;
+    const EnvBuffer& b = c.buffer(j);
+    const std::int64_t n = std::min(per, e.length);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t row = e.start + (2 * i + 1) * e.length / (2 * n);
+      out.sample_phi.insert(out.sample_phi.end(), b.phi.begin() + row * L.phi,
+                            b.phi.begin() + (row + 1) * L.phi);
+      out.sample_out.insert(out.sample_out.end(), b.out.begin() + row * L.out,
+                            b.out.begin() + (row + 1) * L.out);
+    }
+  }
+}
+
+FinalParts Reinforce::parts(EstimateKind kind) const {
+  FinalParts parts;
+  const bool value = estimator_.value_width() > 0;
+  switch (kind) {
+    case EstimateKind::kUpdate:
+      parts.fisher = optimizer_->needs_fisher();
+      parts.value = value;
+      break;
+    case EstimateKind::kGradient:
+      parts.squares = true;
+      parts.value = value;
+      break;
+    case EstimateKind::kFisher:
+      parts.gradient = false;
+      parts.fisher = true;
+      break;
+  }
+  return parts;
+}
+
+IterationStats Reinforce::finish_update(double* theta, double* log_std,
+                                        const std::vector<double>& sum,
+                                        const BatchSummary& summary) {
+  const FinalParts parts = this->parts(EstimateKind::kUpdate);
+  const FinalLayout at = estimator_.final_layout(parts);
+  require(static_cast<std::int64_t>(sum.size()) == at.size, "an update's sum has ", at.size,
+          " entries, got ", sum.size());
+  const auto m = static_cast<std::int64_t>(summary.returns.size());
+  require(m >= 1, "an update needs at least one episode");
   const PolicyParams params{theta, log_std};
-  const std::int64_t quota = cfg_.steps_per_update > 0
-                                 ? (cfg_.steps_per_update + env_.num_envs() - 1) / env_.num_envs()
-                                 : 0;
-  collector_.run(params, cfg_.episodes_per_update, quota, false);
-  estimator_.advantages(collector_);
-  estimator_.gradient(collector_, params, grad_.data(), nullptr);
+  const double inv_m = 1.0 / static_cast<double>(m);
+  for (std::int64_t k = 0; k < P_; ++k)
+    grad_[static_cast<std::size_t>(k)] = sum[static_cast<std::size_t>(at.gradient + k)] * inv_m;
   IterationStats stats;
-  batch_stats(stats);
+  batch_stats(summary, stats);
   stats.grad_norm = scaled_norm(grad_);
   require_finite_gradient();
-  if (optimizer_->needs_fisher()) estimator_.fisher(collector_, params, fisher_.data());
+  if (parts.fisher) fisher_from(sum.data() + at.fisher, m, fisher_.data());
   try {
     optimizer_->direction(grad_.data(), fisher_.empty() ? nullptr : fisher_.data(), step_.data());
   } catch (const std::runtime_error& e) {
@@ -184,7 +305,7 @@ IterationStats Reinforce::step(double* theta, double* log_std) {
   if (learn_std_) std::copy(log_std, log_std + D_, old_log_std_.begin());
   apply(theta, log_std);
   const PolicyParams old{before_.data(), learn_std_ ? old_log_std_.data() : log_std};
-  sample_entropy_kl(old, params, &stats.entropy, &stats.kl);
+  sample_entropy_kl(summary, old, params, &stats.entropy, &stats.kl);
   if (!std::isfinite(stats.kl)) {
     // Finite parameters, but a policy infinitely far from the last one
     // (probabilities or densities that underflow): the run has diverged.
@@ -197,9 +318,17 @@ IterationStats Reinforce::step(double* theta, double* log_std) {
   }
   stats.fisher_condition = optimizer_->condition();
   ++completed_;
-  estimator_.fit_value(collector_);
+  if (parts.value) estimator_.fit_value(sum.data() + at.value_matrix, sum.data() + at.value_rhs);
   env_.require_reset_all();
   return stats;
+}
+
+void Reinforce::fisher_from(const double* lower, std::int64_t m, double* out) const {
+  ConstMatMap sum(lower, P_, P_);
+  MatMap F(out, P_, P_);
+  F.triangularView<Eigen::Lower>() = sum;
+  F.triangularView<Eigen::StrictlyUpper>() = F.transpose();
+  F /= static_cast<double>(m);
 }
 
 void Reinforce::apply(double* theta, double* log_std) {
@@ -231,20 +360,39 @@ GradientEstimate Reinforce::gradient(const double* theta, const double* log_std,
                                      std::int64_t episodes) {
   return translate_interrupt([&] {
     require(episodes >= 2, "episodes must be >= 2 (standard errors need two), got ", episodes);
-    const PolicyParams params{theta, log_std};
-    collector_.run(params, episodes, 0, false);
-    estimator_.advantages(collector_);
-    GradientEstimate est;
-    est.mean.assign(static_cast<std::size_t>(P_), 0.0);
-    est.stderr_.assign(static_cast<std::size_t>(P_), 0.0);
-    estimator_.gradient(collector_, params, est.mean.data(), est.stderr_.data());
-    est.episodes = episodes;
-    // As after an update, the value baseline of the next call is fitted on
-    // this batch.
-    estimator_.fit_value(collector_);
+    BatchSpec spec;
+    spec.index = take_batch();
+    spec.count = episodes;
+    begin_shard(theta, log_std, spec, episodes, parts(EstimateKind::kGradient));
+    GradientEstimate est = finish_gradient(run_rounds(), episodes);
     env_.require_reset_all();
     return est;
   });
+}
+
+GradientEstimate Reinforce::finish_gradient(const std::vector<double>& sum, std::int64_t episodes) {
+  const FinalParts parts = this->parts(EstimateKind::kGradient);
+  const FinalLayout at = estimator_.final_layout(parts);
+  require(static_cast<std::int64_t>(sum.size()) == at.size, "an estimate's sum has ", at.size,
+          " entries, got ", sum.size());
+  GradientEstimate est;
+  est.mean.assign(static_cast<std::size_t>(P_), 0.0);
+  est.stderr_.assign(static_cast<std::size_t>(P_), 0.0);
+  const double inv_m = 1.0 / static_cast<double>(episodes);
+  for (std::int64_t k = 0; k < P_; ++k) {
+    const double g = sum[static_cast<std::size_t>(at.gradient + k)] * inv_m;
+    const double sq = sum[static_cast<std::size_t>(at.squares + k)];
+    const double var = episodes > 1 ? (sq - static_cast<double>(episodes) * g * g) /
+                                          static_cast<double>(episodes - 1)
+                                    : 0.0;
+    est.mean[static_cast<std::size_t>(k)] = g;
+    est.stderr_[static_cast<std::size_t>(k)] = std::sqrt(std::max(var, 0.0) * inv_m);
+  }
+  est.episodes = episodes;
+  // As after an update, the value baseline of the next call is fitted on
+  // this batch.
+  if (parts.value) estimator_.fit_value(sum.data() + at.value_matrix, sum.data() + at.value_rhs);
+  return est;
 }
 
 std::vector<double> Reinforce::fisher(const double* theta, const double* log_std,
@@ -252,60 +400,58 @@ std::vector<double> Reinforce::fisher(const double* theta, const double* log_std
   return translate_interrupt([&] {
     require(episodes >= 1, "episodes must be >= 1, got ", episodes);
     require(P_ <= kMaxDense, "the Fisher matrix of ", P_,
-            " parameters is too large to form (at "
-            "most ",
-            kMaxDense, ")");
-    const PolicyParams params{theta, log_std};
-    collector_.run(params, episodes, 0, false);
-    std::vector<double> out(static_cast<std::size_t>(P_ * P_));
-    estimator_.fisher(collector_, params, out.data());
+            " parameters is too large to form (at most ", kMaxDense, ")");
+    BatchSpec spec;
+    spec.index = take_batch();
+    spec.count = episodes;
+    begin_shard(theta, log_std, spec, episodes, parts(EstimateKind::kFisher));
+    std::vector<double> out = finish_fisher(run_rounds(), episodes);
     env_.require_reset_all();
     return out;
   });
 }
 
+std::vector<double> Reinforce::finish_fisher(const std::vector<double>& sum,
+                                             std::int64_t episodes) const {
+  require(static_cast<std::int64_t>(sum.size()) == P_ * P_, "a Fisher sum has ", P_ * P_,
+          " entries, got ", sum.size());
+  std::vector<double> out(static_cast<std::size_t>(P_ * P_));
+  fisher_from(sum.data(), episodes, out.data());
+  return out;
+}
+
 // ---- statistics ----------------------------------------------------------------
 
-void Reinforce::batch_stats(IterationStats& s) const {
-  const Collector& c = collector_;
-  const std::int64_t m = c.episodes();
+void Reinforce::batch_stats(const BatchSummary& summary, IterationStats& s) const {
+  const auto m = static_cast<std::int64_t>(summary.returns.size());
+  const double* R = summary.returns.data();
   s.episodes = static_cast<double>(m);
   double sum = 0.0, len = 0.0;
   s.return_min = std::numeric_limits<double>::infinity();
   s.return_max = -std::numeric_limits<double>::infinity();
   for (std::int64_t j = 0; j < m; ++j) {
-    const EpisodeRecord& e = c.record(j);
-    sum += e.undiscounted;
-    s.return_min = std::min(s.return_min, e.undiscounted);
-    s.return_max = std::max(s.return_max, e.undiscounted);
-    len += static_cast<double>(e.length);
+    sum += R[j];
+    s.return_min = std::min(s.return_min, R[j]);
+    s.return_max = std::max(s.return_max, R[j]);
+    len += static_cast<double>(summary.lengths[static_cast<std::size_t>(j)]);
   }
-  s.env_steps = static_cast<double>(c.rows());
+  s.env_steps = len;
   s.return_mean = sum / static_cast<double>(m);
-  s.return_std = spread(s.return_mean, m, [&](std::int64_t j) { return c.record(j).undiscounted; });
+  s.return_std = spread(s.return_mean, m, [&](std::int64_t j) { return R[j]; });
   s.length_mean = len / static_cast<double>(m);
 }
 
-void Reinforce::sample_entropy_kl(const PolicyParams& old, const PolicyParams& next,
-                                  double* entropy, double* kl) {
-  const Collector& c = collector_;
-  const StepLayout& L = c.layout();
-  const std::int64_t stride = std::max<std::int64_t>(1, c.rows() / kDiagnosticStates);
+void Reinforce::sample_entropy_kl(const BatchSummary& summary, const PolicyParams& old,
+                                  const PolicyParams& next, double* entropy, double* kl) {
+  const StepLayout& L = collector_.layout();
+  const std::int64_t n = static_cast<std::int64_t>(summary.sample_out.size()) / L.out;
   double h = 0.0, k = 0.0;
-  std::int64_t n = 0, row = 0;
   policy_->visit([&](const auto& policy) {
-    for (std::int64_t j = 0; j < c.episodes(); ++j) {
-      const EnvBuffer& b = c.buffer(j);
-      const EpisodeRecord& e = c.record(j);
-      // Rows row, row + stride, ... of the batch that fall in this episode.
-      std::int64_t t = (stride - row % stride) % stride;
-      for (; t < e.length; t += stride, ++n) {
-        const double* phi = b.phi.data() + (e.start + t) * L.phi;
-        const double* out = b.out.data() + (e.start + t) * L.out;
-        h += policy.entropy(old, out);
-        k += policy.kl(old, next, phi, out, scratch_.data());
-      }
-      row += e.length;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double* phi = summary.sample_phi.data() + i * L.phi;
+      const double* out = summary.sample_out.data() + i * L.out;
+      h += policy.entropy(old, out);
+      k += policy.kl(old, next, phi, out, scratch_.data());
     }
   });
   *entropy = n > 0 ? h / static_cast<double>(n) : 0.0;

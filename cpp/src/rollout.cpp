@@ -3,9 +3,13 @@
 namespace pgfast {
 
 EvaluationResult evaluate(Collector& collector, const PolicyParams& params, std::int64_t episodes,
-                          bool deterministic) {
+                          bool deterministic, std::int64_t first) {
   require(episodes >= 1, "episodes must be >= 1, got ", episodes);
-  collector.run(params, episodes, 0, deterministic);
+  BatchSpec spec;
+  spec.first = first;
+  spec.count = episodes;
+  spec.deterministic = deterministic;
+  collector.run(params, spec);
   EvaluationResult result;
   for (std::int64_t j = 0; j < collector.episodes(); ++j) {
     result.returns.push_back(collector.record(j).undiscounted);
@@ -16,10 +20,16 @@ EvaluationResult evaluate(Collector& collector, const PolicyParams& params, std:
 }
 
 RolloutData rollout(Collector& collector, const PolicyParams& params, std::int64_t episodes,
-                    std::int64_t steps, bool deterministic) {
+                    std::int64_t steps, bool deterministic, std::int64_t first) {
   const std::int64_t n_envs = collector.env().num_envs();
   const std::int64_t quota = episodes > 0 ? 0 : (steps + n_envs - 1) / n_envs;
-  collector.run(params, episodes, quota, deterministic, /*record_obs=*/true);
+  BatchSpec spec;
+  spec.first = first;
+  spec.count = episodes > 0 ? episodes : 0;
+  spec.steps_quota = quota;
+  spec.deterministic = deterministic;
+  spec.record_obs = true;
+  collector.run(params, spec);
   const StepLayout& L = collector.layout();
   RolloutData out;
   out.rows = collector.rows();
@@ -39,7 +49,7 @@ RolloutData rollout(Collector& collector, const PolicyParams& params, std::int64
         const bool last = t == e.start + e.length - 1;
         out.terminated.push_back(last && e.terminated);
         out.truncated.push_back(last && e.truncated);
-        out.episode.push_back(j);
+        out.episode.push_back(first + j);
         const double* a_c = b.act_c.data() + t * L.action;
         if (L.action > 0) {
           out.actions_c.insert(out.actions_c.end(), a_c, a_c + L.action);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "pgfast/collector.hpp"
+#include "pgfast/check.hpp"
 
 namespace pgfast {
 
@@ -15,19 +15,20 @@ ValueFunction::ValueFunction(std::int64_t width, double ridge)
       solution_(width),
       ldlt_(width) {}
 
-void ValueFunction::fit(const Collector& batch, const double* targets) {
+void ValueFunction::accumulate(const double* X, const double* y, std::int64_t steps, double* xtx,
+                               double* xty) const {
   const std::int64_t W = width_;
-  A_.setZero();
-  rhs_.setZero();
-  for (std::int64_t j = 0; j < batch.episodes(); ++j) {
-    const EnvBuffer& b = batch.buffer(j);
-    const EpisodeRecord& e = batch.record(j);
-    ConstMatMap X(b.phi.data() + e.start * W, e.length, W);
-    ConstVecMap G(targets + batch.offset(j), e.length);
-    A_.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
-    rhs_.noalias() += X.transpose() * G;
-  }
+  ConstMatMap rows(X, steps, W);
+  MatMap A(xtx, W, W);
+  VecMap rhs(xty, W);
+  A.selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
+  rhs.noalias() += rows.transpose() * ConstVecMap(y, steps);
+}
+
+void ValueFunction::fit(const double* xtx, const double* xty) {
+  A_ = ConstMatMap(xtx, width_, width_);
   A_.triangularView<Eigen::StrictlyUpper>() = A_.transpose();
+  rhs_ = ConstVecMap(xty, width_);
   const double scale = std::max(1.0, A_.diagonal().mean());
   A_.diagonal().array() += ridge_ * scale;
   ldlt_.compute(A_);
@@ -35,6 +36,12 @@ void ValueFunction::fit(const Collector& batch, const double* targets) {
   if (!solution_.allFinite()) return;  // keep the previous value function
   w_ = solution_;
   fitted_ = true;
+}
+
+void ValueFunction::set(const double* w, std::int64_t n, bool fitted) {
+  require(n == width_, "the value function has ", width_, " weights, got ", n);
+  w_ = ConstVecMap(w, n);
+  fitted_ = fitted;
 }
 
 }  // namespace pgfast

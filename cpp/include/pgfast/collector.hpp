@@ -6,8 +6,12 @@
 // (vec_env.hpp); the Collector class drives a batch of episodes across the
 // envs and threads.
 //
-// Determinism: env i runs episodes i, i + N, ... of a batch with its own
-// env and policy streams, so the batch does not depend on num_threads.
+// Determinism: episode j of batch b draws its env randomness (initial state,
+// noise) and its actions from streams keyed by (seed, b, j) alone, so a
+// batch depends neither on num_threads nor on num_envs, and any range of its
+// episodes can be collected by another process (pgfast.distributed) with
+// the same bits. Python-driven envs, whose randomness pgfast does not own,
+// keep one continuing stream per env instead.
 #ifndef PGFAST_COLLECTOR_HPP_
 #define PGFAST_COLLECTOR_HPP_
 
@@ -202,6 +206,31 @@ void collect_episode(Env& env, const EpisodeJob& job, EnvBuffer& b, Rng& rng) {
   });
 }
 
+// Episode j of batch b runs its env on stream (batch_env_seed(seed, b), j)
+// and draws its actions from stream (batch_policy_seed(seed, b), j).
+inline std::uint64_t batch_env_seed(std::uint64_t seed, std::uint64_t batch) {
+  return batch_seed(seed, batch, 0xA0761D6478BD642FULL);
+}
+inline std::uint64_t batch_policy_seed(std::uint64_t seed, std::uint64_t batch) {
+  return batch_seed(seed, batch, 0x5DEECE66DA3B9F1BULL);
+}
+
+// Which episodes one Collector::run collects.
+struct BatchSpec {
+  // The batch's number: its episodes' random streams are keyed by it, so
+  // every collection of a run needs its own (Reinforce counts them).
+  std::uint64_t index = 0;
+  // Episode mode: episodes [first, first + count) of the batch, env i
+  // running episodes first + i, first + i + N, ...
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+  // Step mode (> 0, with count = 0 and first = 0): every env runs whole
+  // episodes until it has at least steps_quota steps.
+  std::int64_t steps_quota = 0;
+  bool deterministic = false;
+  bool record_obs = false;
+};
+
 // Raised by the Collector when should_stop asked to stop (Ctrl-C): nothing
 // was updated by the interrupted call.
 struct Interrupted {};
@@ -224,16 +253,15 @@ class Collector {
   const StepLayout& layout() const { return layout_; }
   void set_should_stop(StopFn fn) { should_stop_ = std::move(fn); }
 
-  // Episode mode (steps_quota == 0): `episodes` episodes, env i running
-  // episodes i, i + N, ... Step mode: every env runs whole episodes until it
-  // has at least steps_quota steps. Afterwards the batch holds the episodes
-  // in order (see episode()).
-  void run(const PolicyParams& params, std::int64_t episodes, std::int64_t steps_quota,
-           bool deterministic, bool record_obs = false);
-  // One episode of env i alone (the online update).
-  void run_one(const PolicyParams& params, std::int64_t i);
+  // Collects the episodes `spec` names; afterwards the collector holds them
+  // in order (see record()).
+  void run(const PolicyParams& params, const BatchSpec& spec);
+  // Episode 0 of batch `batch` on env i alone (the online update).
+  void run_one(const PolicyParams& params, std::uint64_t batch, std::int64_t i);
 
   std::int64_t episodes() const { return static_cast<std::int64_t>(order_.size()); }
+  // The batch index of this collector's episode 0 (spec.first).
+  std::int64_t first_episode() const { return first_; }
   std::int64_t rows() const { return total_rows_; }
   // Episode j of the batch: j-th in round-robin order over the envs.
   const EnvBuffer& buffer(std::int64_t j) const {
@@ -260,6 +288,9 @@ class Collector {
   void lockstep_batch(LockstepEnv& env, const Policy& policy, const EpisodeJob& job,
                       std::int64_t episodes, std::int64_t steps_quota);
   EpisodeJob make_job(const PolicyParams& params, bool deterministic, bool record_obs) const;
+  // Points env i and its policy stream at episode j of batch `batch`
+  // (envs that cannot be reseeded keep their continuing streams).
+  void seed_episode(std::uint64_t batch, std::int64_t i, std::int64_t j);
   void gather();
   void poll_stop(std::chrono::steady_clock::time_point& last);
 
@@ -270,6 +301,8 @@ class Collector {
   std::vector<double> low_, high_;
   std::vector<EnvBuffer> bufs_;
   std::vector<Rng> rngs_;
+  std::uint64_t seed_ = 0;
+  std::int64_t first_ = 0;
   std::unique_ptr<ThreadPool> pool_;
   int num_threads_ = 1;
   StopFn should_stop_;

@@ -24,6 +24,7 @@
 #include "pgfast/estimator.hpp"
 #include "pgfast/optimizers.hpp"
 #include "pgfast/policies/policy_model.hpp"
+#include "pgfast/reduction.hpp"
 
 namespace pgfast {
 
@@ -94,6 +95,26 @@ struct GradientEstimate {
   std::int64_t episodes = 0;
 };
 
+enum class EstimateKind { kUpdate, kGradient, kFisher };
+
+// What a driver needs of a batch besides the estimate's sums: every
+// episode's return and length (the statistics) and a fixed sample of its
+// steps (the entropy and KL diagnostics). Shards append theirs in episode
+// order.
+struct BatchSummary {
+  std::vector<double> returns;  // undiscounted
+  std::vector<std::int64_t> lengths;
+  // The sample's features and policy outputs, kDiagnosticStates rows at
+  // most, chosen by episode index and length alone (so by no split).
+  std::vector<double> sample_phi, sample_out;
+  void clear() {
+    returns.clear();
+    lengths.clear();
+    sample_phi.clear();
+    sample_out.clear();
+  }
+};
+
 // Thrown when the should_stop callback asked to stop (Ctrl-C); nothing was
 // updated by the interrupted call.
 struct InterruptedError : std::exception {
@@ -129,20 +150,57 @@ class Reinforce {
   // row-major, estimated from `episodes` episodes; no update.
   std::vector<double> fisher(const double* theta, const double* log_std, std::int64_t episodes);
 
+  // ---- A distributed update (pgfast.distributed) splits these calls
+  // between processes; iterate(), gradient() and fisher() make the same
+  // calls in this one, so both give the same bits.
+  //
+  // Shard: collects episodes [first, first + count) of batch `batch`, a
+  // batch of batch_episodes, with parameters theta/log_std (copied) and the
+  // value weights the driver sent (null: this object's own), and starts
+  // the estimate. Returns the rounds to run.
+  const std::vector<Round>& shard_begin(const double* theta, const double* log_std,
+                                        const double* value_weights, bool value_fitted,
+                                        std::uint64_t batch, std::int64_t first, std::int64_t count,
+                                        std::int64_t batch_episodes, EstimateKind kind);
+  // This shard's tree nodes of round r, then (all rounds but kFinal) the
+  // batch-wide sum of round r.
+  const TreeNodes& shard_round(Round r);
+  void shard_receive(Round r, const std::vector<double>& sum);
+  // Appends this shard's episodes to a batch summary.
+  void shard_summary(BatchSummary& out) const;
+  // Driver: the number of the next batch (every collection has its own);
+  // what the final round of an update, a gradient() or a fisher() sums.
+  std::uint64_t take_batch() { return batches_++; }
+  FinalParts parts(EstimateKind kind) const;
+  // Applies an update from the final round's batch-wide sum: the step, the
+  // statistics, the value fit. Throws, leaving everything as it was, as
+  // iterate() does.
+  IterationStats finish_update(double* theta, double* log_std, const std::vector<double>& sum,
+                               const BatchSummary& summary);
+  GradientEstimate finish_gradient(const std::vector<double>& sum, std::int64_t episodes);
+  std::vector<double> finish_fisher(const std::vector<double>& sum, std::int64_t episodes) const;
+
   // The last batch, for the tests' slow twins and for studies.
   const Collector& collector() const { return collector_; }
   const Estimator& estimator() const { return estimator_; }
 
  private:
   IterationStats step(double* theta, double* log_std);
+  // All the rounds of an estimate over this process's batch (collected by
+  // shard_begin as the whole batch); returns the final round's sum.
+  const std::vector<double>& run_rounds();
+  void begin_shard(const double* theta, const double* log_std, const BatchSpec& spec,
+                   std::int64_t batch_episodes, const FinalParts& parts);
+  // The Fisher matrix (n_params^2) from the lower triangle of its sum over m episodes.
+  void fisher_from(const double* lower, std::int64_t m, double* out) const;
   IterationStats step_online(double* theta, double* log_std);
   void online_episode(std::int64_t j, double* theta, double* log_std, IterationStats& stats,
                       double& entropy_sum, double& grad_sq);
   // Applies params + step to theta/log_std, or throws leaving them alone.
   void apply(double* theta, double* log_std);
-  void batch_stats(IterationStats& s) const;
-  void sample_entropy_kl(const PolicyParams& old, const PolicyParams& next, double* entropy,
-                         double* kl);
+  void batch_stats(const BatchSummary& summary, IterationStats& s) const;
+  void sample_entropy_kl(const BatchSummary& summary, const PolicyParams& old,
+                         const PolicyParams& next, double* entropy, double* kl);
   void flatten(const double* theta, const double* log_std, std::vector<double>& out) const;
   void unflatten(const std::vector<double>& p, double* theta, double* log_std) const;
   void require_finite_gradient() const;
@@ -159,6 +217,14 @@ class Reinforce {
   std::vector<double> grad_, step_, before_, updated_, fisher_, scratch_;
   std::vector<double> old_log_std_;
   std::int64_t completed_ = 0;
+  std::uint64_t batches_ = 0;
+  // The shard's copy of the parameters it collected with, and its round.
+  std::vector<double> shard_theta_, shard_log_std_;
+  FinalParts shard_parts_;
+  std::int64_t shard_batch_episodes_ = 0;
+  TreeNodes shard_nodes_;
+  std::vector<double> sum_;
+  BatchSummary summary_;
   // Online form: running mean of past episodes' mean Psi (the baseline).
   double running_mean_ = 0.0;
   std::int64_t episodes_seen_ = 0;

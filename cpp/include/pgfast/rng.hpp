@@ -92,6 +92,16 @@ class Rng {
   bool has_spare_normal_ = false;
 };
 
+// The seed of one batch's episode streams, per purpose (key): episode j of
+// batch `batch` draws from stream (batch_seed(seed, batch, key), j), so an
+// episode's randomness depends on (seed, batch, j) alone, never on the env,
+// thread or process that runs it.
+inline std::uint64_t batch_seed(std::uint64_t seed, std::uint64_t batch, std::uint64_t key) {
+  std::uint64_t x = seed ^ key;
+  x = splitmix64(x) ^ (batch * 0xD6E8FEB86659FD93ULL);
+  return splitmix64(x);
+}
+
 }  // namespace pgfast
 
 #endif  // PGFAST_RNG_HPP_

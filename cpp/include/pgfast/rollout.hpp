@@ -26,13 +26,16 @@ struct RolloutData {
   std::vector<std::int64_t> episode;                // index of the episode in the batch
 };
 
-// Both leave every env to start a new episode on its next step() and throw
-// Interrupted when the collector's should_stop asked to stop.
+// Both run episodes [first, first + episodes) of the collector's batch 0
+// (so a seed gives the same episodes every call, and a worker can run a
+// share of them), leave every env to start a new episode on its next step()
+// and throw Interrupted when the collector's should_stop asked to stop.
 EvaluationResult evaluate(Collector& collector, const PolicyParams& params, std::int64_t episodes,
-                          bool deterministic);
-// `episodes` episodes, or (episodes == 0) at least `steps` steps in all.
+                          bool deterministic, std::int64_t first = 0);
+// `episodes` episodes, or (episodes == 0, first == 0) at least `steps`
+// steps in all; RolloutData::episode counts from first.
 RolloutData rollout(Collector& collector, const PolicyParams& params, std::int64_t episodes,
-                    std::int64_t steps, bool deterministic);
+                    std::int64_t steps, bool deterministic, std::int64_t first = 0);
 
 }  // namespace pgfast
 

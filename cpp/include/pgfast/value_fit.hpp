@@ -1,6 +1,8 @@
 // The linear state value V(s) = w^T x(s) over the rows the collector stores
-// (the policy's features), fitted by ridge least squares to the batch's
-// reward-to-go. Its workspace is sized once, so a fit allocates nothing.
+// (the policy's features), fitted by ridge least squares to a batch's
+// reward-to-go: the estimator sums the normal equations X^T X and X^T y over
+// the batch's blocks (estimator.hpp), and fit() solves them. Its workspace
+// is sized once, so a fit allocates nothing.
 #ifndef PGFAST_VALUE_FIT_HPP_
 #define PGFAST_VALUE_FIT_HPP_
 
@@ -28,9 +30,15 @@ class ValueFunction {
   }
   const Vector& weights() const { return w_; }
 
-  // Fits w on every step of the batch, targets[row] (batch-wide rows, see
-  // Collector::offset). Keeps the previous fit if the solve is not finite.
-  void fit(const Collector& batch, const double* targets);
+  // Adds one episode's rows X (steps x width) and targets y to the normal
+  // equations: xtx (width x width, lower triangle) and xty (width).
+  void accumulate(const double* X, const double* y, std::int64_t steps, double* xtx,
+                  double* xty) const;
+  // Solves (X^T X + ridge) w = X^T y from the batch's sums (xtx: lower
+  // triangle). Keeps the previous fit if the solve is not finite.
+  void fit(const double* xtx, const double* xty);
+  // The weights a driver fitted (a shard of a distributed estimate).
+  void set(const double* w, std::int64_t n, bool fitted);
 
  private:
   std::int64_t width_;

@@ -94,6 +94,15 @@ class VecEnvBase {
   // Env i draws from stream (seeds[i], 0), as a lone env seeded seeds[i]
   // would; only where has_seed[i] is true.
   virtual void seed_each(const std::uint64_t* seeds, const bool* has_seed) = 0;
+  // Env i draws from stream (seed, stream) from now on; the collector calls
+  // it before each episode of a batch, so that an episode's randomness
+  // depends on its index in the batch and not on the env that runs it.
+  // Returns false (and changes nothing) for envs whose randomness pgfast
+  // does not own: Python-driven envs keep their continuing streams.
+  virtual bool seed_episode(std::int64_t i, std::uint64_t seed, std::uint64_t stream) {
+    (void)i, (void)seed, (void)stream;
+    return false;
+  }
 
   // Resets the envs where mask[i] (all when mask is null) and writes their
   // observations into obs (num_envs x obs_size, of observation dtype);

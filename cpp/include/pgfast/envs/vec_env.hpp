@@ -109,6 +109,10 @@ class VecEnv final : public VecEnvBase {
     for (std::int64_t i = 0; i < num_envs_; ++i)
       if (has_seed[i]) rngs_[static_cast<std::size_t>(i)].reseed(seeds[i], 0);
   }
+  bool seed_episode(std::int64_t i, std::uint64_t seed, std::uint64_t stream) override {
+    rngs_[static_cast<std::size_t>(i)].reseed(seed, stream);
+    return true;
+  }
 
   void reset(const bool* mask, void* obs) override {
     Obs* out = static_cast<Obs*>(obs);
