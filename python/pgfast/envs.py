@@ -88,12 +88,15 @@ def make(
     if max_episode_steps is not None:
         max_episode_steps = check_int(max_episode_steps, "max_episode_steps", minimum=1)
 
+    recipe = {"id": id, "num_envs": num_envs, "seed": seed, "num_threads": num_threads, **params}
     if isinstance(id, TabularMDP):
         reject_unknown(params, id.name, [])
-        return build_tabular(id, num_envs, seed, num_threads, max_episode_steps)
+        return _with_recipe(
+            build_tabular(id, num_envs, seed, num_threads, max_episode_steps), recipe
+        )
     if isinstance(id, NativeEnv):
         reject_unknown(params, id.id, [])
-        return id.build(num_envs, seed, num_threads, max_episode_steps)
+        return _with_recipe(id.build(num_envs, seed, num_threads, max_episode_steps), recipe)
     if not isinstance(id, str):
         raise TypeError(
             f"id must be an environment id, a TabularMDP or a NativeEnv, got {type(id).__name__}"
@@ -109,7 +112,14 @@ def make(
                 raise ValueError(f"cannot make Gymnasium's vectorised {id}: {e}") from e
             assert vector is not None
             return GymnasiumVectorEnv(vector, seed=seed)
-    return lookup(id).build(num_envs, seed, num_threads, max_episode_steps, params)
+    return _with_recipe(
+        lookup(id).build(num_envs, seed, num_threads, max_episode_steps, params), recipe
+    )
+
+
+def _with_recipe(env: VectorEnv, recipe: dict[str, Any]) -> VectorEnv:
+    env._recipe = recipe
+    return env
 
 
 if make.__doc__:  # None under python -OO

@@ -76,6 +76,10 @@ class FeatureMap:
         """JSON-serialisable arguments that rebuild this map (see :func:`from_config`)."""
         raise NotImplementedError
 
+    # Pickled as its config (how it reaches a Ray worker), never as C++ memory.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (from_config, (self.config(),))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "kind")
         return f"{type(self).__name__}({args})"
@@ -332,7 +336,11 @@ class Custom(FeatureMap):
             "obs_dim": self._obs_dim,
         }
 
-    # Pickled as its recipe (the function), never as compiled code.
+    # Pickled as its recipe (the function, by value when its module cannot be
+    # imported: cloudpickle), never as compiled code.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_custom_from_state, (self.__getstate__(),))
+
     def __getstate__(self) -> dict[str, Any]:
         return {
             "fn": self.fn,
@@ -345,6 +353,10 @@ class Custom(FeatureMap):
         self.__init__(  # type: ignore[misc]
             state["fn"], state["n_features"], state["obs_dim"], cache=state.get("cache", False)
         )
+
+
+def _custom_from_state(state: dict[str, Any]) -> Custom:
+    return Custom(state["fn"], state["n_features"], state["obs_dim"], cache=state["cache"])
 
 
 def _import_function(path: Any) -> Callable[..., Any]:
@@ -405,6 +417,9 @@ class StateActionMap:
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def __reduce__(self) -> tuple[Any, ...]:  # its config, as FeatureMap's
+        return (from_config, (self.config(),))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_features={self.n_features}, n_actions={self.n_actions})"

@@ -195,6 +195,11 @@ class LinearSoftmax(_LinearPolicy):
     def __repr__(self) -> str:
         return f"LinearSoftmax({self.features!r}, n_actions={self.n_actions})"
 
+    # Pickled as its recipe (features, sizes, parameters), never as C++ memory:
+    # how a policy reaches a Ray worker.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LinearSoftmax, (self.features, self.n_actions, self._theta.copy()))
+
 
 class LinearGaussian(_LinearPolicy):
     """``a ~ N(theta^T phi(s), diag(exp(2 log_std)))`` with ``theta`` of shape
@@ -284,4 +289,16 @@ class LinearGaussian(_LinearPolicy):
         return (
             f"LinearGaussian({self.features!r}, action_dim={self.action_dim}, "
             f"learn_std={self.learn_std})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a recipe, as LinearSoftmax's
+        return (
+            LinearGaussian,
+            (
+                self.features,
+                self.action_dim,
+                self._log_std.copy(),
+                self._learn_std,
+                self._theta.copy(),
+            ),
         )

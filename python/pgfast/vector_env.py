@@ -223,5 +223,42 @@ class VectorEnv(gym.vector.VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         self._core.close()
 
+    #: How :func:`pgfast.make` built this env (its arguments), set by ``make``:
+    #: pickling sends this recipe, never the C++ memory.
+    _recipe: dict[str, Any] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its recipe: ``make``'s arguments, then the parameters as they
+        are now (``set_param``) and the time limit. The rebuilt env starts from its
+        seed's streams; a training batch draws its own per episode, so a rebuilt
+        env gives the same batches (how Ray workers get their env).
+
+        >>> import pickle, pgfast as pg
+        >>> env = pg.make("CartPole-v1", num_envs=2, seed=0, gravity=[9.0, 11.0])
+        >>> pickle.loads(pickle.dumps(env)).get_param("gravity")
+        array([ 9., 11.])
+        """
+        if self._recipe is None:
+            raise TypeError(
+                f"{self.id} cannot be pickled: only envs made by pgfast.make (built-in ids, "
+                "TabularMDPs, LQRs, NativeEnvs) travel as a recipe; Python-stepped envs "
+                "(Gymnasium envs and vector envs) stay in their process"
+            )
+        params = {name: self.get_param(name) for name in self.param_names}
+        return (_rebuild, (self._recipe, params, self.max_episode_steps))
+
     def __repr__(self) -> str:
         return f"pgfast.VectorEnv({self.id}, num_envs={self.num_envs})"
+
+
+def _rebuild(
+    recipe: dict[str, Any], params: dict[str, np.ndarray], max_episode_steps: int | None
+) -> VectorEnv:
+    from pgfast.envs import make  # envs imports this module
+
+    recipe = dict(recipe)
+    recipe["max_episode_steps"] = max_episode_steps
+    env = make(**recipe)
+    for name, values in params.items():
+        env.set_param(name, values)
+    return env
