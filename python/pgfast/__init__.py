@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pgfast import exact, features, registry
+from pgfast import distributed, exact, features, registry
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
 from pgfast.envs import (
@@ -41,6 +41,7 @@ __all__ = [
     "UserCodeError",
     "VectorEnv",
     "__version__",
+    "distributed",
     "evaluate",
     "exact",
     "features",

@@ -17,6 +17,7 @@ import numpy as np
 from pgfast import _core
 from pgfast._progress import Progress
 from pgfast._validation import check_int, check_real, check_seed
+from pgfast.distributed import RayWorkers, check_picklable, new_key
 from pgfast.envs import VectorEnv, as_vector_env, describe_backend
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
@@ -155,6 +156,12 @@ class Reinforce:
             when ``env`` is not already a pgfast env (an id, a NativeEnv, a Gymnasium
             env), so that such a run is reproducible too.
         num_threads: rollout threads (default: the env's).
+        workers: a :class:`pgfast.distributed.RayWorkers`: each batch's episodes are
+            shared among its Ray actors, which rebuild the env and policy from their
+            recipes; theta after any number of updates is bitwise identical to
+            ``workers=None`` (episodes are seeded by their index in the batch, and
+            every sum over the batch follows one fixed tree). Needs
+            ``update="batch"`` and ``episodes_per_update``.
 
     Example:
         >>> import pgfast as pg
@@ -190,6 +197,7 @@ class Reinforce:
         update: str = "batch",
         seed: int | None = None,
         num_threads: int | None = None,
+        workers: RayWorkers | None = None,
     ) -> None:
         env = as_vector_env(env, seed=seed)
         _check_policy(policy)
@@ -272,6 +280,26 @@ class Reinforce:
         config.num_threads = threads
         self._engine = _core.Reinforce(env._core, policy._model, config)
         self.iterations_done = 0
+        #: The :class:`pgfast.distributed.RayWorkers` sharing each batch (or None).
+        self.workers = workers
+        if workers is not None:
+            if not isinstance(workers, RayWorkers):
+                raise TypeError(
+                    f"workers must be a pgfast.distributed.RayWorkers, got {type(workers).__name__}"
+                )
+            if update != "batch":
+                raise ValueError("workers share batches; update='online' runs in one process")
+            if steps_per_update is not None:
+                raise ValueError(
+                    "workers share a batch by episodes (steps_per_update depends on how many "
+                    "envs run them); use episodes_per_update"
+                )
+            check_picklable(env, policy)
+            self._distributed_key = new_key()
+
+    def _worker_settings(self) -> dict[str, Any]:
+        """What a worker builds its engine with: these settings, its own threads."""
+        return {k: v for k, v in self.settings.items() if k != "num_threads"}
 
     def _log_std(self) -> np.ndarray | None:
         return self.policy.log_std if isinstance(self.policy, LinearGaussian) else None
@@ -285,7 +313,14 @@ class Reinforce:
         """
         with self.policy._in_use(training=True):
             try:
-                stats = self._engine.iterate(self.policy.theta, self._log_std())
+                if self.workers is None:
+                    stats = self._engine.iterate(self.policy.theta, self._log_std())
+                else:
+                    m = self.settings["episodes_per_update"]
+                    total, summary = self.workers._estimate(self, "update", m)
+                    stats = self._engine.finish_update(
+                        self.policy.theta, self._log_std(), total, summary
+                    )
             finally:
                 self.iterations_done = self._engine.completed
         return stats
@@ -342,7 +377,11 @@ class Reinforce:
         """
         episodes = check_int(episodes, "episodes", minimum=2, maximum=MAX_COUNT)
         with self.policy._in_use(training=False):
-            mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)
+            if self.workers is None:
+                mean, stderr = self._engine.gradient(self.policy.theta, self._log_std(), episodes)
+            else:
+                total, _ = self.workers._estimate(self, "gradient", episodes)
+                mean, stderr = self._engine.finish_gradient(total, episodes)
         shaped = (self._unflatten(mean), self._unflatten(stderr))
         return shaped if return_stderr else shaped[0]
 
@@ -353,7 +392,10 @@ class Reinforce:
         (``theta.ravel()``, then ``log_std`` if learned)."""
         episodes = check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
         with self.policy._in_use(training=False):
-            return self._engine.fisher(self.policy.theta, self._log_std(), episodes)
+            if self.workers is None:
+                return self._engine.fisher(self.policy.theta, self._log_std(), episodes)
+            total, _ = self.workers._estimate(self, "fisher", episodes)
+            return self._engine.finish_fisher(total, episodes)
 
     def _unflatten(self, flat: np.ndarray) -> Any:
         theta = flat[: self.policy.theta.size].reshape(self.policy.theta.shape)
@@ -377,12 +419,16 @@ def evaluate(
     deterministic: bool = True,
     seed: int | None = None,
     return_lengths: bool = False,
+    workers: RayWorkers | None = None,
 ) -> Any:
     """Run ``episodes`` episodes of ``policy`` in ``env`` (in C++); returns each
     episode's undiscounted return, shape ``(episodes,)`` (and lengths if asked).
 
     ``deterministic=True`` takes the most probable action (the mean for a
-    Gaussian policy).
+    Gaussian policy). Episode ``j`` draws its initial state, env noise and
+    actions from streams keyed by ``(seed, j)``, so the same seed gives the same
+    returns on every call, for any ``num_envs``, threads or ``workers`` (Ray
+    actors sharing the episodes).
 
     >>> import pgfast as pg
     >>> env = pg.make("CartPole-v1", num_envs=4, seed=0)
@@ -395,6 +441,12 @@ def evaluate(
     episodes = check_int(episodes, "episodes", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
+    if workers is not None:
+        check_picklable(env, policy)
+        parts = workers._episodes("evaluate", env, policy, episodes, bool(deterministic), seed)
+        returns = np.concatenate([p[0] for p in parts])
+        lengths = np.concatenate([p[1] for p in parts])
+        return (returns, lengths) if return_lengths else returns
     with policy._in_use(training=False):
         returns, lengths = _core.evaluate(
             env._core,
@@ -442,12 +494,14 @@ def rollout(
     steps: int | None = None,
     deterministic: bool = False,
     seed: int | None = None,
+    workers: RayWorkers | None = None,
 ) -> Rollout:
     """Run the policy in C++ and return the batch as NumPy arrays, with no
     per-step Python (for pipelines that train their own models on the data).
 
-    Give ``episodes`` (env ``i`` runs episodes ``i, i + N, ...``) or ``steps``
-    (each of the ``N`` envs runs whole episodes until it has ``ceil(steps / N)``).
+    Give ``episodes`` (env ``i`` runs episodes ``i, i + N, ...``, episode ``j``
+    seeded by ``(seed, j)``; ``workers`` may share them) or ``steps`` (each of the
+    ``N`` envs runs whole episodes until it has ``ceil(steps / N)``).
     Keys, one row per step, episode after episode:
 
     - ``observations`` ``(T, obs_dim)`` in the observation dtype (``(T,)`` int64
@@ -482,18 +536,25 @@ def rollout(
     n_steps = 0 if steps is None else check_int(steps, "steps", minimum=1, maximum=MAX_COUNT)
     seed = secrets.randbits(64) if seed is None else check_seed(seed)
     log_std = policy.log_std if isinstance(policy, LinearGaussian) else None
-    with policy._in_use(training=False):
-        data = _core.rollout(
-            env._core,
-            policy._model,
-            policy.theta,
-            log_std,
-            n_episodes,
-            n_steps,
-            bool(deterministic),
-            seed,
-            env.num_threads,
-        )
+    if workers is not None:
+        if episodes is None:
+            raise ValueError("workers share a rollout by episodes; give episodes, not steps")
+        check_picklable(env, policy)
+        parts = workers._episodes("rollout", env, policy, n_episodes, bool(deterministic), seed)
+        data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    else:
+        with policy._in_use(training=False):
+            data = _core.rollout(
+                env._core,
+                policy._model,
+                policy.theta,
+                log_std,
+                n_episodes,
+                n_steps,
+                bool(deterministic),
+                seed,
+                env.num_threads,
+            )
     space = env.single_observation_space
     obs = data["observations"]
     if hasattr(space, "n"):
