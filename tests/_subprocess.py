@@ -101,7 +101,10 @@ def run_isolated(code: str, *, timeout: float = 120, args: tuple[str, ...] = ())
 
 
 def run_cli(
-    *args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 300
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 300,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m pgfast ARGS`` in a fresh interpreter; never raises on a non-zero exit."""
     return subprocess.run(
@@ -111,6 +114,7 @@ def run_cli(
         timeout=timeout,
         check=False,
         cwd=cwd,
+        env={**os.environ, **(extra_env or {})},
     )
 
 

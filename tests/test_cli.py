@@ -556,3 +556,74 @@ def test_pgfast_script_is_installed():
     )
     assert result.returncode == 0
     assert "--features" in result.stdout
+
+
+# ---- sweep and --workers ------------------------------------------------------------
+
+
+def test_sweep_writes_a_run_per_seed_and_step_size_and_a_summary(tmp_path):
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", "CartPole-v1", "--seeds", "0-2", "--lr", "0.01,0.05",
+                     "--iterations", "3", "--eval-episodes", "0", "--out", str(out), "-q"]) == 0  # fmt: skip
+    runs = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert runs == [f"lr{lr}-seed{s}" for lr in ("0.01", "0.05") for s in range(3)]
+    with open(out / "summary.csv") as fh:
+        table = {float(r["lr"]): r for r in csv.DictReader(fh)}
+    for lr in (0.01, 0.05):
+        finals = []
+        for s in range(3):
+            run = out / f"lr{lr:g}-seed{s}"
+            config = json.loads((run / "config.json").read_text())
+            assert config["settings"]["lr"] == lr
+            assert config["seed"] == s
+            with open(run / "metrics.csv") as fh:
+                finals.append(float(list(csv.DictReader(fh))[-1]["return_mean"]))
+        # A sweep's run is the train run with that seed and step size.
+        single = tmp_path / f"single-{lr}"
+        assert cli.main(["train", "CartPole-v1", "--seed", "2", "--lr", str(lr), "--iterations",
+                         "3", "--eval-episodes", "0", "--out", str(single), "-q"]) == 0  # fmt: skip
+        with open(single / "metrics.csv") as fh:
+            assert float(list(csv.DictReader(fh))[-1]["return_mean"]) == finals[2]
+        assert float(table[lr]["final_return_mean"]) == pytest.approx(np.mean(finals))
+        assert float(table[lr]["final_return_std"]) == pytest.approx(np.std(finals))
+        assert int(table[lr]["seeds"]) == 3
+    if HAS_MATPLOTLIB:
+        assert (out / "summary.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("spec", ["ray", "ray:0", "dask:2", "ray:x"])
+def test_bad_workers_exit_2(spec):
+    result = run_cli("train", "CartPole-v1", "--workers", spec)
+    assert_one_line_error(result, "--workers takes ray:N")
+
+
+def test_bad_seeds_exit_2():
+    result = run_cli("sweep", "CartPole-v1", "--seeds", "a-b")
+    assert_one_line_error(result, "--seeds takes")
+
+
+@pytest.mark.ray
+def test_train_and_sweep_with_ray_workers_give_the_same_runs(tmp_path):
+    env = {"RAY_AUTH_MODE": "disabled"}
+    common = ["--iterations", "3", "--eval-episodes", "5", "-q"]
+    for workers in ([], ["--workers", "ray:2"]):
+        tag = "ray" if workers else "local"
+        result = run_cli("train", "CartPole-v1", *common, "--out", str(tmp_path / f"train-{tag}"),
+                         *workers, extra_env=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        result = run_cli("sweep", "Acrobot-v1", "--seeds", "0-1", "--lr", "0.02,0.05", *common,
+                         "--out", str(tmp_path / f"sweep-{tag}"), *workers, extra_env=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((tmp_path / "train-ray" / "config.json").read_text())
+    assert config["workers"] == "ray:2"
+    a = pg.load_policy(tmp_path / "train-local" / "policy.npz")
+    b = pg.load_policy(tmp_path / "train-ray" / "policy.npz")
+    np.testing.assert_array_equal(a.theta, b.theta)
+    for run in ("lr0.02-seed0", "lr0.05-seed1"):
+        a = pg.load_policy(tmp_path / "sweep-local" / run / "policy.npz")
+        b = pg.load_policy(tmp_path / "sweep-ray" / run / "policy.npz")
+        np.testing.assert_array_equal(a.theta, b.theta)
+    local = (tmp_path / "sweep-local" / "summary.csv").read_text().splitlines()
+    ray = (tmp_path / "sweep-ray" / "summary.csv").read_text().splitlines()
+    # The same table but for the last column (seconds).
+    assert [r.rsplit(",", 1)[0] for r in local] == [r.rsplit(",", 1)[0] for r in ray]

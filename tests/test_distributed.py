@@ -10,6 +10,7 @@ starts one local Ray for the module and checks the same equalities through
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import signal
@@ -69,7 +70,7 @@ def test_the_tree_root_is_the_pairwise_sum_for_every_split(n):
     for _ in range(10):
         cuts = sorted({0, n, *rng.integers(0, n + 1, size=rng.integers(0, 4)).tolist()})
         nodes = []
-        for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True):
+        for b0, b1 in itertools.pairwise(cuts):
             nodes += [(lv, k, slow_node(blocks, lv, k)) for lv, k in maximal_nodes(n, b0, b1)]
         np.testing.assert_array_equal(_core.tree_root(n, nodes), expected)
     # The fold in block order differs (the test's values make sure of it).
@@ -96,8 +97,9 @@ def test_shares_are_whole_blocks_in_order():
             plan = shares(m, w)
             assert plan[0][0] == 0
             assert sum(c for _, c in plan) == m
-            for (f0, c0), (f1, _) in zip(plan, plan[1:], strict=False):
-                assert f0 + c0 == f1 and f1 % BLOCK == 0
+            for (f0, c0), (f1, _) in itertools.pairwise(plan):
+                assert f0 + c0 == f1
+                assert f1 % BLOCK == 0
 
 
 # ---- the shard protocol, by hand, in one process ---------------------------------
@@ -317,7 +319,8 @@ def test_envs_round_trip_through_pickle_as_recipes(name):
     if "param" in name:
         env.set_param("m", [0.5, 2.0])  # changed after make: travels too
     clone = pickle.loads(pickle.dumps(env))
-    assert type(clone) is type(env) and clone.backend == env.backend
+    assert type(clone) is type(env)
+    assert clone.backend == env.backend
     assert clone.param_names == env.param_names
     for p in env.param_names:
         np.testing.assert_array_equal(clone.get_param(p), env.get_param(p))
@@ -349,7 +352,7 @@ def test_python_stepped_envs_say_they_cannot_travel():
     import gymnasium as gym
 
     env = pg.GymnasiumVectorEnv(gym.make_vec("CartPole-v1", num_envs=2), seed=0)
-    with pytest.raises(TypeError, match="stepped from Python|cannot be pickled"):
+    with pytest.raises(TypeError, match=r"stepped from Python|cannot be pickled"):
         pickle.dumps(env)
 
 
@@ -496,7 +499,8 @@ def test_a_killed_worker_fails_the_update_and_is_restarted(ray_session):
         ray_module.kill(pool.actors[1])
         with pytest.raises(pg.distributed.WorkerError, match=r"worker 1 \(episodes 16\.\.47") as e:
             algo.step()
-        assert e.value.worker == 1 and e.value.episodes == (16, 48)
+        assert e.value.worker == 1
+        assert e.value.episodes == (16, 48)
         np.testing.assert_array_equal(algo.policy.theta, before)
         assert algo.iterations_done == 1
         # The next update runs on a new actor, with the bits it would have had

@@ -264,6 +264,56 @@ class Reinforce:
         """(n_params, n_params)."""
     def last_batch(self) -> dict[str, Any]:
         """The last batch's per-step arrays as the estimator saw them."""
+    # The distributed protocol (pgfast.distributed; reinforce.hpp).
+    def shard_begin(
+        self,
+        theta: npt.NDArray[np.float64],
+        log_std: npt.NDArray[np.float64] | None,
+        value_weights: npt.ArrayLike | None,
+        value_fitted: bool,
+        batch: int,
+        first: int,
+        count: int,
+        batch_episodes: int,
+        kind: str,
+    ) -> list[str]:
+        """Collects episodes [first, first + count) of a batch and starts its estimate
+        ('update', 'gradient' or 'fisher'); returns the rounds to run."""
+    def shard_round(self, round: str) -> list[tuple[int, int, npt.NDArray[np.float64]]]:
+        """This shard's tree nodes of a round: [(level, index, sum)]."""
+    def shard_receive(self, round: str, sum: npt.ArrayLike) -> None:
+        """The batch-wide sum of a round (all but 'final')."""
+    def shard_summary(self) -> dict[str, npt.NDArray[Any]]:
+        """This shard's episode returns and lengths and its diagnostic sample."""
+    def take_batch(self) -> int:
+        """The number of the next batch."""
+    def finish_update(
+        self,
+        theta: npt.NDArray[np.float64],
+        log_std: npt.NDArray[np.float64] | None,
+        sum: npt.ArrayLike,
+        summary: dict[str, npt.NDArray[Any]],
+    ) -> dict[str, float]:
+        """Applies an update from the final round's sum and the batch summary."""
+    def finish_gradient(
+        self, sum: npt.ArrayLike, episodes: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def finish_fisher(self, sum: npt.ArrayLike, episodes: int) -> npt.NDArray[np.float64]: ...
+    def value_weights(self) -> tuple[npt.NDArray[np.float64], bool]:
+        """(weights, fitted) of the value."""
+    def request_stop(self) -> None:
+        """Stops a running call (from another thread) as Ctrl-C would."""
+
+def tree_root(
+    n_blocks: int, nodes: list[tuple[int, int, npt.NDArray[np.float64]]]
+) -> npt.NDArray[np.float64]:
+    """The sum over a batch's n_blocks blocks from tree nodes that partition them."""
+
+BLOCK_EPISODES: int
+
+def batch_env_seed(seed: int, batch: int) -> int:
+    """Episode j of batch b of a collector seeded `seed` runs its env on stream
+    (batch_env_seed(seed, b), j)."""
 
 def evaluate(
     env: VecEnv,
@@ -274,6 +324,7 @@ def evaluate(
     deterministic: bool,
     seed: int,
     num_threads: int,
+    first: int = 0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
 def rollout(
     env: VecEnv,
@@ -285,6 +336,7 @@ def rollout(
     deterministic: bool,
     seed: int,
     num_threads: int,
+    first: int = 0,
 ) -> dict[str, npt.NDArray[np.generic]]: ...
 def allocation_count() -> int:
     """Allocations through operator new in pgfast's code (-1 without the counter)."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,13 +76,17 @@ class WorkerError(RuntimeError):
         episodes: the ``(first, last + 1)`` episodes of the batch it held.
     """
 
-    def __init__(self, worker: int, episodes: tuple[int, int], what: str) -> None:
+    def __init__(
+        self, worker: int, episodes: tuple[int, int], what: str, run: int | None = None
+    ) -> None:
         self.worker = worker
         self.episodes = episodes
-        super().__init__(
-            f"worker {worker} (episodes {episodes[0]}..{episodes[1] - 1} of the batch) {what}; "
-            "nothing was updated"
+        held = (
+            f"run {run} of run_many"
+            if run is not None
+            else f"episodes {episodes[0]}..{episodes[1] - 1} of the batch"
         )
+        super().__init__(f"worker {worker} ({held}) {what}; nothing was updated")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_worker_error, (self.worker, self.episodes, str(self)))
@@ -144,6 +149,9 @@ class _Worker:
         nodes = engine.shard_round(name)
         return nodes, engine.shard_summary() if name == "final" else None
 
+    def train(self, config: dict[str, Any]) -> tuple[list[dict[str, float]], np.ndarray, Any]:
+        return _run_one(config)
+
     def stop(self, key: str) -> None:
         if key in self.engines:
             self.engines[key]._engine.request_stop()
@@ -152,7 +160,7 @@ class _Worker:
         self, env: Any, policy: Any, first: int, count: int, deterministic: bool, seed: int
     ) -> tuple[np.ndarray, np.ndarray]:
         log_std = getattr(policy, "log_std", None) if hasattr(policy, "learn_std") else None
-        return _core.evaluate(  # type: ignore[no-any-return]
+        return _core.evaluate(
             env._core,
             policy._model,
             policy.theta,
@@ -168,7 +176,7 @@ class _Worker:
         self, env: Any, policy: Any, first: int, count: int, deterministic: bool, seed: int
     ) -> dict[str, np.ndarray]:
         log_std = getattr(policy, "log_std", None) if hasattr(policy, "learn_std") else None
-        return _core.rollout(  # type: ignore[no-any-return]
+        return _core.rollout(
             env._core,
             policy._model,
             policy.theta,
@@ -275,7 +283,10 @@ class RayWorkers:
     # ---- calls -----------------------------------------------------------------
 
     def _gather(
-        self, calls: Sequence[tuple[int, tuple[int, int], Any]], on_interrupt: Callable[[], None]
+        self,
+        calls: Sequence[tuple[int, tuple[int, int], Any]],
+        on_interrupt: Callable[[], None],
+        run: int | None = None,
     ) -> list[Any]:
         """ray.get of one call per worker, polled so that Ctrl-C is seen within
         0.1 s; a failure names its worker and nothing after it is used."""
@@ -294,14 +305,15 @@ class RayWorkers:
                 results.append(ray.get(ref))
             except ray.exceptions.RayActorError as e:
                 self._actors[worker] = None  # restarted on the next call
-                raise WorkerError(worker, episodes, f"died ({type(e).__name__})") from e
+                raise WorkerError(worker, episodes, f"died ({type(e).__name__})", run) from e
             except ray.exceptions.RayTaskError as e:
                 cause = e.as_instanceof_cause()
-                raise WorkerError(worker, episodes, f"raised {cause!r}") from cause
+                raise WorkerError(worker, episodes, f"raised {cause!r}", run) from cause
         return results
 
     def _ensure(self, key: str, env: Any, policy: Any, settings: dict[str, Any]) -> None:
         """Every actor alive and holding the engine `key` (sent once per actor)."""
+        _send_user_code_by_value(self._ray, env, policy)
         setups = []
         for k in range(self.num_workers):
             if self._actors[k] is None:
@@ -368,6 +380,33 @@ class RayWorkers:
         }
         return total, summary
 
+    def _train_all(self, configs: list[dict[str, Any]]) -> list[Any]:
+        """run_many's runs, each a task on the next free actor, results in order."""
+        ray = self._ray
+        for c in configs:
+            _send_user_code_by_value(ray, c["env"], c["policy"])
+        queue = list(enumerate(configs))
+        running: dict[Any, tuple[int, int]] = {}  # ref -> (worker, run)
+        done: dict[int, Any] = {}
+        try:
+            while queue or running:
+                busy = {k for k, _ in running.values()}
+                for k in range(self.num_workers):
+                    if queue and k not in busy:
+                        if self._actors[k] is None:
+                            self._start(k)
+                        i, config = queue.pop(0)
+                        running[self._actors[k].train.remote(config)] = (k, i)
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.1)
+                for ref in ready:
+                    k, i = running.pop(ref)
+                    done[i] = self._gather([(k, (0, 0), ref)], lambda: None, run=i)[0]
+        except KeyboardInterrupt:
+            for ref in running:
+                ray.cancel(ref, force=True)
+            raise
+        return [done[i] for i in range(len(configs))]
+
     def _episodes(
         self,
         method: str,
@@ -378,6 +417,7 @@ class RayWorkers:
         seed: int,
     ) -> list[Any]:
         """evaluate / rollout: episodes [first, first + count) of batch 0 per worker."""
+        _send_user_code_by_value(self._ray, env, policy)
         plan = shares(episodes, self.num_workers)
         for k in range(len(plan)):
             if self._actors[k] is None:
@@ -393,6 +433,20 @@ class RayWorkers:
             for k, (first, count) in enumerate(plan)
         ]
         return self._gather(calls, lambda: None)
+
+
+def _send_user_code_by_value(ray: Any, *objects: Any) -> None:
+    """A NativeEnv or Custom map that ``pgfast train FILE.py:NAME`` loaded lives in
+    a module no worker can import: its functions travel by value instead."""
+    for obj in objects:
+        native = getattr(obj, "native", None) or (obj if hasattr(obj, "observe") else None)
+        features = getattr(obj, "features", None)
+        functions = [getattr(native, f, None) for f in ("reset", "step", "observe")]
+        functions.append(getattr(features, "fn", None))
+        for fn in functions:
+            name = getattr(getattr(fn, "py_func", fn), "__module__", None) or ""
+            if name.startswith("_pgfast_user_env_") and name in sys.modules:
+                ray.cloudpickle.register_pickle_by_value(sys.modules[name])
 
 
 def check_picklable(env: Any, policy: Any) -> None:
@@ -441,9 +495,10 @@ def run_many(
 
     Each config is a mapping with ``env`` (an id or a pgfast env), ``policy``,
     ``iterations``, optionally ``target_return``, and any :class:`pgfast.Reinforce`
-    setting (``seed``, ``lr``, ...). Runs go to Ray with at most
-    ``workers.num_workers`` running at once; each returns exactly what running it
-    in this process would (``workers=None`` does that, one after another).
+    setting (``seed``, ``lr``, ...). Each run is a Ray task on the next free actor
+    of ``workers`` (so at most ``num_workers`` at once, on the CPUs they hold);
+    each returns exactly what running it in this process would (``workers=None``
+    does that, one after another). The policies in ``configs`` are not changed.
 
     >>> import pgfast as pg
     >>> configs = [dict(env="CartPole-v1", policy=pg.LinearSoftmax(pg.features.Identity(4), 2),
@@ -453,43 +508,20 @@ def run_many(
     """
     from pgfast.algorithms import History
 
-    configs = [dict(c) for c in configs]
-    for i, c in enumerate(configs):
+    runs = [dict(c) for c in configs]
+    for i, c in enumerate(runs):
         missing = {"env", "policy", "iterations"} - set(c)
         if missing:
             raise ValueError(f"config {i} misses {sorted(missing)}")
         check_int(c["iterations"], f"config {i}: iterations", minimum=0)
     if workers is None:
         # Each run on its own copy, as a Ray task gets one.
-        outputs = [_run_one(pickle.loads(pickle.dumps(c))) for c in configs]
+        outputs = [_run_one(pickle.loads(pickle.dumps(c))) for c in runs]
     else:
-        ray = workers._ray
-        task = ray.remote(_run_one).options(num_cpus=workers.num_cpus or 0)
-        # At most num_workers runs at once, results kept in config order.
-        queue = list(enumerate(configs))
-        running: dict[Any, int] = {}
-        done: dict[int, Any] = {}
-        try:
-            while queue or running:
-                while queue and len(running) < workers.num_workers:
-                    i, c = queue.pop(0)
-                    running[task.remote(c)] = i
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.1)
-                for ref in ready:
-                    i = running.pop(ref)
-                    try:
-                        done[i] = ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:
-                        cause = e.as_instanceof_cause()
-                        raise RuntimeError(f"run {i} raised {cause!r}") from cause
-        except KeyboardInterrupt:
-            for ref in running:
-                ray.cancel(ref, force=True)
-            raise
-        outputs = [done[i] for i in range(len(configs))]
+        outputs = workers._train_all(runs)
     return [
         RunResult(config=c, history=History(rows), theta=theta, log_std=log_std)
-        for c, (rows, theta, log_std) in zip(configs, outputs, strict=True)
+        for c, (rows, theta, log_std) in zip(runs, outputs, strict=True)
     ]
 
 

@@ -3,7 +3,10 @@
 ``pgfast train ENV_ID`` trains a linear policy with REINFORCE (per-env
 presets from :mod:`pgfast.presets`, every setting overridable) and writes
 ``config.json``, ``metrics.csv``, ``policy.npz`` and ``learning_curve.png``
-to ``--out``; ``pgfast evaluate RUN`` reloads a policy and evaluates it;
+to ``--out`` (``--workers ray:N`` shares each batch among Ray actors);
+``pgfast sweep ENV_ID --seeds 0-9 --lr 0.01,0.05`` runs one ``train`` per
+seed and step size (as Ray tasks with ``--workers``) and summarises them;
+``pgfast evaluate RUN`` reloads a policy and evaluates it;
 ``pgfast envs`` lists the environments; ``pgfast bench`` times them.
 
 Progress goes to stderr, results to stdout. ``train`` and ``evaluate`` write first,
@@ -12,7 +15,8 @@ see :attr:`pgfast.VectorEnv.backend`): a Python-stepped env is the usual reason 
 run is slow. Bad options exit with status 2 and a one-line ``pgfast: error: ...``
 message.
 
-One module per command (:mod:`~pgfast.cli.train`, :mod:`~pgfast.cli.evaluate`,
+One module per command (:mod:`~pgfast.cli.train`, :mod:`~pgfast.cli.sweep`,
+:mod:`~pgfast.cli.evaluate`,
 :mod:`~pgfast.cli.envs`, :mod:`~pgfast.cli.bench`), each with ``run(args)``;
 :mod:`~pgfast.cli.parser` holds the options.
 """
@@ -23,7 +27,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from pgfast.cli import bench, envs, evaluate, train
+from pgfast.cli import bench, envs, evaluate, sweep, train
 from pgfast.cli.common import CLIError
 from pgfast.cli.parser import build_parser, join_negative_values
 
@@ -31,6 +35,7 @@ __all__ = ["CLIError", "build_parser", "main"]
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": train.run,
+    "sweep": sweep.run,
     "evaluate": evaluate.run,
     "envs": envs.run,
     "bench": bench.run,

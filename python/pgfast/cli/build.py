@@ -204,8 +204,23 @@ ALGORITHM_SETTINGS = (
 
 
 def build_algorithm(
-    env: Any, policy: Any, settings: dict[str, Any], seed: int, threads: int | None = None
+    env: Any,
+    policy: Any,
+    settings: dict[str, Any],
+    seed: int,
+    threads: int | None = None,
+    workers: Any = None,
 ) -> pg.Reinforce:
     """The learner a run's settings describe (those of ALGORITHM_SETTINGS it has)."""
     options = {k: settings[k] for k in ALGORITHM_SETTINGS if k in settings}
-    return pg.Reinforce(env, policy, seed=seed, num_threads=threads, **options)
+    return pg.Reinforce(env, policy, seed=seed, num_threads=threads, workers=workers, **options)
+
+
+def make_workers(count: int | None, threads: int) -> Any:
+    """``--workers ray:N``: N Ray actors, or None."""
+    if count is None:
+        return None
+    try:
+        return pg.distributed.RayWorkers(count, num_threads=threads)
+    except ImportError as exc:
+        raise CLIError(f"--workers: {exc}") from None

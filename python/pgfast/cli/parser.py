@@ -55,10 +55,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_sweep(sub)
     _add_evaluate(sub)
     sub.add_parser("envs", help="list the built-in environments")
     _add_bench(sub)
     return parser
+
+
+def _workers(text: str) -> int:
+    """``ray:N``: N Ray actors (pgfast.distributed.RayWorkers)."""
+    kind, _, count = text.partition(":")
+    if kind != "ray" or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"--workers takes ray:N (N >= 1 Ray actors), got {text!r}")
+    return int(count)
+
+
+def _seeds(text: str) -> list[int]:
+    """``0-9`` or ``0,3,7``."""
+    try:
+        if "-" in text.strip("-"):
+            lo, hi = text.split("-", 1)
+            seeds = list(range(int(lo), int(hi) + 1))
+        else:
+            seeds = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes A-B or A,B,..., got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"--seeds needs seeds >= 0, got {text!r}")
+    return seeds
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,X,..., got {text!r}") from None
+
+
+def _add_sweep(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="train over seeds x step sizes, as Ray tasks",
+        description="Independent `pgfast train` runs for every seed and step size (--lr), "
+        "run as Ray tasks with --workers (one after another without).",
+        epilog="Writes DIR/lr<LR>-seed<S>/ (a train run directory each), DIR/summary.csv "
+        "(per step size: final mean return over the seeds, its spread) and "
+        "DIR/summary.png (mean and min-max of the learning curves per step size). "
+        "Example: pgfast sweep CartPole-v1 --seeds 0-9 --lr 0.01,0.05 --workers ray:4",
+    )
+    _add_run_options(sweep, sweep=True)
 
 
 def _add_train(sub: Any) -> None:
@@ -73,6 +118,10 @@ def _add_train(sub: Any) -> None:
         "train CartPole-v1 --features fourier:3 --low -2.4,-3,-0.21,-3.5 "
         "--high 2.4,3,0.21,3.5",
     )
+    _add_run_options(train, sweep=False)
+
+
+def _add_run_options(train: Any, *, sweep: bool) -> None:
     train.add_argument("env_id", help="environment id (see `pgfast envs`)")
     g = train.add_argument_group("policy and features (defaults: the env's preset)")
     g.add_argument(
@@ -104,7 +153,10 @@ def _add_train(sub: Any) -> None:
     g.add_argument(
         "--episodes-per-update", type=int, metavar="M", help="episodes per gradient estimate"
     )
-    g.add_argument("--lr", type=float, help="step size (> 0)")
+    if sweep:
+        g.add_argument("--lr", type=_floats, metavar="X,X,...", help="step sizes to sweep")
+    else:
+        g.add_argument("--lr", type=float, help="step size (> 0)")
     g.add_argument(
         "--optimizer",
         type=_choice_type(("sgd", "adam", "natural"), "optimizer"),
@@ -157,7 +209,23 @@ def _add_train(sub: Any) -> None:
         metavar="N",
         help="threads (results do not depend on it; default 1)",
     )
-    g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
+    if sweep:
+        g.add_argument(
+            "--seeds", type=_seeds, default=[0], metavar="A-B", help="seeds: 0-9 or 0,3,7"
+        )
+    else:
+        g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
+    g.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="ray:N",
+        help="N Ray actors (pip install 'pgfast-rl[ray]'): "
+        + (
+            "runs go to them as Ray tasks"
+            if sweep
+            else "they share each batch; the result is bitwise the same as without"
+        ),
+    )
     g.add_argument(
         "--eval-episodes",
         type=int,

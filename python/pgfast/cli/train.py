@@ -21,6 +21,7 @@ from pgfast.cli.build import (
     build_policy,
     door,
     make_env,
+    make_workers,
     normalize_env_id,
 )
 from pgfast.cli.plots import plot_learning_curve
@@ -58,9 +59,14 @@ class Outcome:
 
 
 def run(args: argparse.Namespace) -> int:
-    setup = set_up(args)
-    rundir.prepare_out(setup.out, args.overwrite)
-    outcome = train(args, setup)
+    workers = make_workers(args.workers, args.threads)
+    try:
+        setup = set_up(args, workers)
+        rundir.prepare_out(setup.out, args.overwrite)
+        outcome = train(args, setup)
+    finally:
+        if workers is not None:
+            workers.shutdown()
     if args.eval_episodes > 0 and not outcome.interrupted:
         outcome.evaluation = evaluate(args, setup)
     write_run(args, setup, outcome)
@@ -74,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return 130 if outcome.interrupted else 0
 
 
-def set_up(args: argparse.Namespace) -> Setup:
+def set_up(args: argparse.Namespace, workers: Any = None) -> Setup:
     """Settings, env, policy and learner; every option is checked before anything is written."""
     settings, given = resolve_settings(args)
     args.env_id = normalize_env_id(args.env_id)
@@ -83,7 +89,7 @@ def set_up(args: argparse.Namespace) -> Setup:
     settings["policy"], settings["features"] = kind, spec
     settings["low"] = feature_info.get("low")
     settings["high"] = feature_info.get("high")
-    algo = build_algorithm(env, policy, settings, args.seed, args.threads)
+    algo = build_algorithm(env, policy, settings, args.seed, args.threads, workers)
     settings["baseline"] = algo.settings["baseline"]
     out = Path(args.out) if args.out else rundir.default_out(args.env_id)
     return Setup(settings, given, env, policy, algo, out)
@@ -175,6 +181,7 @@ def config(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> dict[str
         "pgfast_version": pg.__version__,
         "seed": args.seed,
         "threads": args.threads,
+        "workers": None if getattr(args, "workers", None) is None else f"ray:{args.workers}",
         "preset": None if args.no_preset or args.env_id not in PRESETS else args.env_id,
         "from_command_line": sorted(setup.given),
         "settings": setup.settings,
