@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 STEP_ENVS = ("CartPole-v1", "Pendulum-v1")
-SECTIONS = ("stepping", "training", "scaling", "memory", "own_env")
+SECTIONS = ("stepping", "training", "scaling", "memory", "own_env", "distributed")
 # The algorithm of every training figure (bench_train.py and sections 2 to 6).
 ALGO: dict[str, Any] = {
     "lr": 0.05,
@@ -42,6 +42,10 @@ QUICK = {
     "own_env_slow_iterations": 5,
     "own_env_fourier_iterations": 6,
     "own_env_compile_repeats": 1,
+    "distributed_quick": True,
+    "distributed_batches": [256, 4096],
+    "distributed_repeats": 2,
+    "distributed_run_iterations": 20,
 }
 FULL = {
     "step_sizes": [1, 16, 256, 4096],
@@ -66,6 +70,10 @@ FULL = {
     "own_env_slow_iterations": 50,
     "own_env_fourier_iterations": 25,
     "own_env_compile_repeats": 3,
+    "distributed_quick": False,
+    "distributed_batches": [64, 1024, 16384, 100_000],
+    "distributed_repeats": 5,
+    "distributed_run_iterations": 400,
 }
 
 

@@ -37,6 +37,7 @@ def render(res: dict) -> str:
     L += _scaling(res)
     L += _memory(res)
     L += _own_env(res)
+    L += _distributed(res)
     L += _settings(res)
     return "\n".join(L)
 
@@ -568,6 +569,113 @@ def _own_env(res: dict) -> list[str]:
         "the build is numba's compilation (or cache load) of the three functions and of "
         "pgfast's wrappers around them, which are compiled every time. numba cache files "
         f"after the cold run: {comp['numba_cache_files']}."
+    )
+    L.append("")
+    return L
+
+
+def _distributed(res: dict) -> list[str]:
+    L: list[str] = ["## 7. Beyond one process: Ray", ""]
+    d = res["sections"].get("distributed")
+    if not isinstance(d, dict):
+        return [*L, str(d), ""]
+    L.append(
+        "CartPole-v1 updates (a fixed softmax policy, SGD with lr 1e-6 so that episodes "
+        "keep their length; the mean baseline, so two round trips per update) with m "
+        "episodes per update: 2 Ray workers of 1 thread against 1 process of 2 threads "
+        "(the same theta bit for bit: checked) and of 1 thread, timed before Ray started. "
+        f"Medians of {d['settings']['repeats']} updates after two warm-up updates; not pinned. Ray's "
+        f"startup (not in the times) took {d['settings']['ray_start_s']:.1f} s. "
+        + (
+            f"2 workers match 2 threads from {d['crossover_episodes']:,} episodes per update."
+            if d["crossover_episodes"]
+            else "2 workers did not match 2 threads at any batch size measured."
+        )
+    )
+    L.append("")
+    rows = [
+        [
+            f"{r['episodes']:,}",
+            f"{r['env_steps']:,.0f}",
+            f"{1e3 * r['local_1_thread_s']:.1f}",
+            f"{1e3 * r['local_2_threads_s']:.1f}",
+            f"{1e3 * r['ray_2_workers_s']:.1f}",
+            f"**{r['ray_over_local']:.2f}x**",
+            "yes" if r["bitwise_equal"] else "**no**",
+        ]
+        for r in d["rows"]
+    ]
+    L += table(
+        [
+            "episodes / update",
+            "env steps",
+            "1 thread (ms)",
+            "2 threads (ms)",
+            "2 Ray workers (ms)",
+            "Ray / threads",
+            "same theta",
+        ],
+        rows,
+    )
+    o = d["overhead_s"]
+    L.append("")
+    L.append(
+        "Per-update overhead of Ray over one process (batches of one block per worker, "
+        + ", ".join(
+            f"{k} worker{'s' if int(k) > 1 else ''}: {1e3 * v:.1f} ms" for k, v in o.items()
+        )
+        + f"): fixed {1e3 * d['overhead_fixed_s']:.1f} ms + {1e3 * d['overhead_per_worker_s']:.2f} "
+        f"ms per worker. One episode costs {1e6 * d['episode_s']:.1f} us on one core. Per "
+        f"update, theta travels out ({d['bytes']['theta']:,} bytes pickled, to each worker) "
+        f"and, at 100,000 episodes on 2 workers, {d['bytes']['nodes_2_workers_1e5']:,} bytes "
+        "come back in all (tree nodes, every episode's return and length, the diagnostic "
+        "sample)."
+    )
+    rm = d["run_many"]
+    L.append("")
+    L.append(
+        f"run_many: {rm['runs']} CartPole runs of {rm['iterations']} updates: "
+        f"{rm['sequential_s']:.2f} s one after another in this process, "
+        f"{rm['ray_2_workers_s']:.2f} s on 2 Ray workers: **{rm['speedup']:.2f}x** "
+        f"(same results: {'yes' if rm['bitwise_equal'] else '**no**'})."
+    )
+    L.append("")
+    L.append(
+        "Projection to many machines, from the figures above: an update of m episodes on "
+        "W one-core workers takes T = c m / W + a + b W (c per episode, a fixed, b per "
+        "worker: the driver sends theta to, and receives and merges the nodes of, each "
+        "worker in turn). It scales near linearly while b W << c m / W, i.e. for "
+        "W << sqrt(c m / b); beyond, the driver is the bottleneck. b is measured here "
+        "with the workers and the driver sharing two cores, so it is an upper bound for "
+        "workers on their own machines (where network latency adds to a instead)."
+    )
+    L.append("")
+    prow = []
+    for p in d["projection"]:
+        if "best_workers" in p:
+            continue
+        prow.append(
+            [
+                f"{p['episodes']:,}",
+                str(p["workers"]),
+                f"{1e3 * p['update_s']:.1f}",
+                f"{p['speedup']:.0f}x",
+                f"{100 * p['efficiency']:.0f}%",
+                f"{100 * p['driver_share']:.0f}%",
+            ]
+        )
+    L += table(
+        ["episodes", "workers", "update (ms)", "speedup", "efficiency", "driver's share"], prow
+    )
+    best = [p for p in d["projection"] if "best_workers" in p]
+    L.append("")
+    L.append(
+        "Where the driver takes over (W = sqrt(c m / b)): "
+        + ", ".join(f"{p['episodes']:,} episodes: ~{p['best_workers']:.0f} workers" for p in best)
+        + ". What would move it: a tree reduction among the workers (each merges its "
+        "children's nodes, so the driver receives O(log W) messages, not W), broadcasting "
+        "theta through Ray's object store once instead of once per worker, and fewer, "
+        "larger updates per second."
     )
     L.append("")
     return L

@@ -23,8 +23,9 @@ Peers (the code that runs them lives beside this file and is reused here):
 
 The work lives beside this file, one module per job: ``machine.py`` (the machine,
 pinning), ``section_stepping.py``, ``section_training.py``, ``section_scaling.py``,
-``section_memory.py``, ``section_own_env.py`` (the sections; ``custom_fourier.py`` and
-``own_env_compile.py`` serve the last), ``targets.py`` with ``targets.json`` (the
+``section_memory.py``, ``section_own_env.py`` (``custom_fourier.py`` and
+``own_env_compile.py`` serve it), ``section_distributed.py`` (the sections),
+``targets.py`` with ``targets.json`` (the
 targets and their grading), ``report.py`` (the Markdown) and ``peers.py``.
 """
 
@@ -51,6 +52,7 @@ import machine  # noqa: E402
 
 import numpy as np  # noqa: E402
 import report  # noqa: E402
+import section_distributed  # noqa: E402
 import section_memory  # noqa: E402
 import section_own_env  # noqa: E402
 import section_scaling  # noqa: E402
@@ -174,6 +176,8 @@ def main() -> int:
     with affinity(pin):
         run_section("memory", section_memory.run, cfg)
         run_section("own_env", section_own_env.run, cfg)
+    # Ray's processes need both cores: not pinned.
+    run_section("distributed", section_distributed.run, cfg)
 
     res["envpool_raw"] = envpool
     tr = res["sections"].get("training")

@@ -156,6 +156,22 @@ def own_env_ratio(sections: dict, ratio: str, doors: list[str]) -> Measurement |
     return Measurement(v, dict(oe["ratios"]), "" if v else why)
 
 
+def distributed_ratio(sections: dict, ratio: str) -> Measurement | None:
+    """Section 7: 2 Ray workers over 1 process of 2 threads at the largest batch
+    (``ray_vs_threads``), or run_many's speedup over sequential runs."""
+    d = sections.get("distributed")
+    if not isinstance(d, dict):
+        return None
+    last = d["rows"][-1]
+    fields = {
+        "ray_vs_threads": last["ray_over_local"],
+        "episodes": last["episodes"],
+        "run_many": d["run_many"]["speedup"],
+        "runs": d["run_many"]["runs"],
+    }
+    return Measurement(fields[ratio], fields, "")
+
+
 MEASUREMENTS: dict[str, Callable[..., Measurement | None]] = {
     f.__name__: f
     for f in (
@@ -166,6 +182,7 @@ MEASUREMENTS: dict[str, Callable[..., Measurement | None]] = {
         thread_speedup,
         memory_growth,
         own_env_ratio,
+        distributed_ratio,
     )
 }
 

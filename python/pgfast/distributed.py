@@ -243,6 +243,14 @@ class RayWorkers:
                 ray.init(include_dashboard=False, log_to_driver=False)
             else:
                 ray.init(address=address, log_to_driver=False)
+        # An actor Ray cannot place waits forever: refuse a pool the cluster cannot hold.
+        have = ray.cluster_resources().get("CPU", 0.0)
+        need = self.num_workers * self.num_cpus
+        if need > have:
+            raise ValueError(
+                f"{self.num_workers} workers x {self.num_cpus:g} CPUs need {need:g} CPUs; the "
+                f"Ray cluster has {have:g} (fewer workers, or num_cpus=0 to let them share)"
+            )
         self._ray = ray
         self._actor_class = ray.remote(_Worker)
         self._actors: list[Any] = [None] * self.num_workers
