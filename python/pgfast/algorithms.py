@@ -105,7 +105,8 @@ class Reinforce:
 
     Args:
         env: a :class:`pgfast.VectorEnv`; env ``i`` runs episodes ``i, i + N, ...``
-            of each batch, so results do not depend on ``num_threads``.
+            of each batch, episode ``j`` drawing from streams keyed by ``(seed,
+            batch, j)``, so results depend on neither ``num_threads`` nor ``num_envs``.
         policy: :class:`LinearSoftmax` (Discrete actions) or :class:`LinearGaussian` (Box).
         lr: step size (of the natural step too, unless ``max_kl`` is set).
         gamma: discount in ``[0, 1]``.

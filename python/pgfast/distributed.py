@@ -195,7 +195,7 @@ def shares(episodes: int, workers: int) -> list[tuple[int, int]]:
     blocks, as even as blocks allow (workers past the last block get none).
 
     >>> shares(100, 3)
-    [(0, 48), (48, 32), (80, 20)]
+    [(0, 32), (32, 32), (64, 36)]
     """
     blocks = -(-episodes // BLOCK)
     out = []
