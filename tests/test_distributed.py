@@ -233,6 +233,21 @@ def test_a_shard_must_hold_whole_blocks():
         algo._engine.shard_begin(theta, None, None, False, 0, 0, 16, 70, "nonsense")
 
 
+def test_a_stop_from_another_thread_interrupts_a_shard_and_leaves_it_usable():
+    """How a Ray worker is stopped on Ctrl-C: request_stop from its second thread."""
+    algo = make_algo("cartpole mean")
+    theta = algo.policy.theta
+    timer = threading.Timer(0.2, algo._engine.request_stop)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        algo._engine.shard_begin(theta, None, None, False, 0, 0, 10**7, 10**7, "update")
+    timer.join()
+    assert algo._engine.shard_begin(theta, None, None, False, 1, 0, 32, 32, "update") == [
+        "baseline",
+        "final",
+    ]
+
+
 def test_a_bad_sum_is_refused_and_nothing_is_updated():
     algo = make_algo("cartpole mean")
     before = algo.policy.theta.copy()

@@ -128,7 +128,8 @@ bool python_signal_pending() {
 }
 
 // Runs fn with the GIL released; Ctrl-C (the Python error the engine's
-// poll left set) comes back as KeyboardInterrupt.
+// poll left set) comes back as KeyboardInterrupt, and so does a stop asked
+// for from another thread (request_stop: no Python error is set then).
 template <class Fn>
 auto without_gil(Fn&& fn) -> decltype(fn()) {
   try {
@@ -139,6 +140,7 @@ auto without_gil(Fn&& fn) -> decltype(fn()) {
       throw InterruptedError();
     }
   } catch (const InterruptedError&) {
+    if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
 }

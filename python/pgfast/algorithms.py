@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -297,6 +298,8 @@ class Reinforce:
                 )
             check_picklable(env, policy)
             self._distributed_key = new_key()
+            # The workers' engines for this object go when it goes.
+            weakref.finalize(self, workers._forget, self._distributed_key)
 
     def _worker_settings(self) -> dict[str, Any]:
         """What a worker builds its engine with: these settings, its own threads."""

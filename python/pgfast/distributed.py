@@ -81,11 +81,12 @@ class WorkerError(RuntimeError):
     ) -> None:
         self.worker = worker
         self.episodes = episodes
-        held = (
-            f"run {run} of run_many"
-            if run is not None
-            else f"episodes {episodes[0]}..{episodes[1] - 1} of the batch"
-        )
+        if run is not None:
+            held = f"run {run} of run_many"
+        elif episodes[1] > episodes[0]:
+            held = f"episodes {episodes[0]}..{episodes[1] - 1} of the batch"
+        else:
+            held = "building its engine from the env's and policy's recipes"
         super().__init__(f"worker {worker} ({held}) {what}; nothing was updated")
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -332,6 +333,16 @@ class RayWorkers:
         self._gather(setups, lambda: None)
         for k, _, _ in setups:
             self._holds[k].add(key)
+
+    def _forget(self, key: str) -> None:
+        """Drop the engines of a Reinforce that no longer exists (its finalizer)."""
+        for k, actor in enumerate(self._actors):
+            if actor is not None and key in self._holds[k]:
+                self._holds[k].discard(key)
+                try:
+                    actor.forget.remote(key)
+                except Exception:  # Ray may be shut down by now: nothing left to free
+                    pass
 
     def _estimate(
         self, algo: Reinforce, kind: str, episodes: int
