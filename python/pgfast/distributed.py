@@ -157,38 +157,24 @@ class _Worker:
         if key in self.engines:
             self.engines[key]._engine.request_stop()
 
-    def evaluate(
-        self, env: Any, policy: Any, first: int, count: int, deterministic: bool, seed: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def episodes(
+        self,
+        method: str,
+        env: Any,
+        policy: Any,
+        first: int,
+        count: int,
+        deterministic: bool,
+        seed: int,
+    ) -> Any:
+        """Episodes [first, first + count) of batch 0: ``_core.evaluate``'s
+        (returns, lengths) or ``_core.rollout``'s arrays."""
         log_std = getattr(policy, "log_std", None) if hasattr(policy, "learn_std") else None
-        return _core.evaluate(
-            env._core,
-            policy._model,
-            policy.theta,
-            log_std,
-            count,
-            deterministic,
-            seed,
-            self.num_threads,
-            first,
-        )
-
-    def rollout(
-        self, env: Any, policy: Any, first: int, count: int, deterministic: bool, seed: int
-    ) -> dict[str, np.ndarray]:
-        log_std = getattr(policy, "log_std", None) if hasattr(policy, "learn_std") else None
-        return _core.rollout(
-            env._core,
-            policy._model,
-            policy.theta,
-            log_std,
-            count,
-            0,
-            deterministic,
-            seed,
-            self.num_threads,
-            first,
-        )
+        head = (env._core, policy._model, policy.theta, log_std, count)
+        tail = (deterministic, seed, self.num_threads, first)
+        if method == "evaluate":
+            return _core.evaluate(*head, *tail)
+        return _core.rollout(*head, 0, *tail)
 
 
 def shares(episodes: int, workers: int) -> list[tuple[int, int]]:
@@ -445,8 +431,8 @@ class RayWorkers:
             (
                 k,
                 (first, first + count),
-                getattr(self._actors[k], method).remote(
-                    env, policy, first, count, deterministic, seed
+                self._actors[k].episodes.remote(
+                    method, env, policy, first, count, deterministic, seed
                 ),
             )
             for k, (first, count) in enumerate(plan)

@@ -22,6 +22,7 @@ import numpy as np
 import pgfast as pg
 from pgfast.cli import rundir, train
 from pgfast.cli.build import make_workers
+from pgfast.cli.plots import plot_sweep
 
 SUMMARY_KEYS = (
     "lr",
@@ -78,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         rows.append((setup.settings["lr"], seed, history))
     table = summarize(rows)
     write_summary(out / "summary.csv", table)
-    skipped = None if args.no_plot else plot_summary(out / "summary.png", rows, args.env_id)
+    curves: dict[float, list[list[float]]] = {}
+    for lr, _, history in rows:
+        curves.setdefault(lr, []).append([r["return_mean"] for r in history])
+    skipped = None if args.no_plot else plot_sweep(out / "summary.png", curves, args.env_id)
     if skipped:
         print(f"note: summary.png not written: {skipped}", file=sys.stderr)
     print(format_table(table))
@@ -136,37 +140,3 @@ def format_table(table: list[dict[str, Any]]) -> str:
             f"{row['final_return_min']:>9.2f} {row['final_return_max']:>9.2f}"
         )
     return "\n".join(lines)
-
-
-def plot_summary(
-    path: Path, rows: list[tuple[float, int, list[dict[str, float]]]], env_id: str
-) -> str | None:
-    """Mean over seeds of the mean return per iteration, and its min-max band,
-    one colour per step size. Returns a reason if skipped."""
-    try:
-        import matplotlib
-    except ImportError:
-        return "matplotlib is not installed (pip install matplotlib)"
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
-    try:
-        for k, lr in enumerate(sorted({lr for lr, _, _ in rows})):
-            curves = [[r["return_mean"] for r in h] for r0, _, h in rows if r0 == lr]
-            # Runs that stopped early (target reached) hold their last value.
-            n = max(len(c) for c in curves)
-            padded = np.array([c + [c[-1]] * (n - len(c)) for c in curves if c])
-            x = np.arange(1, n + 1)
-            ax.fill_between(x, padded.min(0), padded.max(0), color=f"C{k}", alpha=0.2, linewidth=0)
-            ax.plot(x, padded.mean(0), color=f"C{k}", label=f"lr {lr:g} ({len(curves)} seeds)")
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("mean episode return")
-        ax.set_title(f"{env_id}: mean over seeds, min-max band")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
-        fig.tight_layout()
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
-    return None
