@@ -644,6 +644,7 @@ def test_bandit_refuses_bad_arms():
         with pytest.raises(exc, match=match):
             pg.make("Bandit", **kwargs)
     env = pg.make("Bandit", num_envs=2, seed=0, means=[0.0, 1.0])
+    env.reset(seed=0)
     with pytest.raises(ValueError, match=r"actions\[1\] must be in \[0, 2\), got 2"):
         env.step(np.array([0, 2]))
 

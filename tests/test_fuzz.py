@@ -288,6 +288,8 @@ def make_envs():
         "Tabular": pg.make(SMALL, num_envs=3, seed=0, num_threads=2),
         "Gymnasium": pg.GymnasiumEnv(gym.make("CartPole-v1"), seed=0),
     })
+    for env in envs.values():  # Gymnasium's order: reset before step
+        env.reset(seed=0)
     return envs
 
 ENVS = make_envs()
@@ -1233,8 +1235,11 @@ def fork_each(cases_code: str) -> dict[str, str]:
 def huge_array_outcomes():
     """What each entry point does with a 2**40-element broadcast view."""
     rows = fork_each("""
-        cart = lambda: pg.make("CartPole-v1", num_envs=3, seed=0)
-        pend = lambda: pg.make("Pendulum-v1", num_envs=3, seed=0)
+        def ready(env):
+            env.reset(seed=0)
+            return env
+        cart = lambda: ready(pg.make("CartPole-v1", num_envs=3, seed=0))
+        pend = lambda: ready(pg.make("Pendulum-v1", num_envs=3, seed=0))
         soft = pg.LinearSoftmax(pg.features.Identity(4), 2)
         gauss = pg.LinearGaussian(pg.features.Identity(3), 1)
         P = np.zeros((3, 2, 3)); P[:, :, 1] = 1.0

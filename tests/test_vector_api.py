@@ -175,3 +175,14 @@ def test_list_envs_covers_every_family():
         "LQR",
     ):
         assert env_id in ids
+
+
+def test_step_before_reset_raises_as_gymnasium_does():
+    env = pg.make("CartPole-v1", num_envs=2, seed=0)
+    with pytest.raises(gym.error.ResetNeeded, match=r"before calling env\.reset"):
+        env.step(np.array([0, 1]))
+    env.reset(seed=0)
+    env.step(np.array([0, 1]))
+    other = pg.make("CartPole-v1", num_envs=2, seed=0)
+    other.set_state(env.get_state())  # a state set by hand counts as a start
+    other.step(np.array([1, 1]))

@@ -96,6 +96,8 @@ class VectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         #: The tables of a tabular env (``None`` for the others).
         self.mdp = mdp
+        # Gymnasium's order: reset() (or set_state()) before the first step().
+        self._has_state = False
 
     @property
     def id(self) -> str:
@@ -172,6 +174,8 @@ class VectorEnv(gym.vector.VectorEnv):
             else:
                 self._core.seed(check_seed(seed))
             super().reset(seed=seed if isinstance(seed, int) else None)
+        # Even a reset that fails leaves every env to start over on its next step.
+        self._has_state = True
         return self._core.reset(mask), {}
 
     def step(
@@ -182,8 +186,12 @@ class VectorEnv(gym.vector.VectorEnv):
 
         Continuous actions are rounded to the action space's dtype (float32
         for the classic-control envs, as ``action_space.sample()`` gives) and
-        clipped inside the env where Gymnasium clips them.
+        clipped inside the env where Gymnasium clips them. Raises
+        ``gymnasium.error.ResetNeeded`` before the first ``reset()`` (or
+        ``set_state()``), as Gymnasium's envs do.
         """
+        if not self._has_state and not self.closed:  # a closed env says so instead
+            raise gym.error.ResetNeeded("Cannot call env.step() before calling env.reset()")
         obs, reward, terminated, truncated = self._core.step(actions)
         return obs, reward, terminated, truncated, {}
 
@@ -199,6 +207,7 @@ class VectorEnv(gym.vector.VectorEnv):
         """Overwrite every env's state; pending autoresets are cancelled and
         elapsed step counts kept. Nothing changes if any row is invalid."""
         self._core.set_state(states)
+        self._has_state = True
 
     def elapsed_steps(self) -> np.ndarray:
         """Steps taken in each env's current episode."""
