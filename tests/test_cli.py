@@ -627,3 +627,30 @@ def test_train_and_sweep_with_ray_workers_give_the_same_runs(tmp_path):
     ray = (tmp_path / "sweep-ray" / "summary.csv").read_text().splitlines()
     # The same table but for the last column (seconds).
     assert [r.rsplit(",", 1)[0] for r in local] == [r.rsplit(",", 1)[0] for r in ray]
+
+
+# ---- small things a new user meets ------------------------------------------------
+
+
+def test_version_and_bare_command_print_what_they_should():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"pgfast {pg.__version__}"
+    result = run_cli()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: pgfast")
+    assert "train" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_closed_pipe_ends_quietly(cartpole_run):
+    command = (
+        f"{shlex.quote(sys.executable)} -m pgfast evaluate {shlex.quote(str(cartpole_run))} "
+        "--episodes 20 | head -c 1"
+    )
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Broken pipe" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -24,6 +24,7 @@ One module per command (:mod:`~pgfast.cli.train`, :mod:`~pgfast.cli.sweep`,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -46,10 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pgfast ARGV...``; returns the exit status (2: bad options, 130: Ctrl-C)."""
     raw = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if not raw:  # `pgfast` alone: what it can do, not a usage error
+        parser.print_help()
+        return 0
     args = parser.parse_args(join_negative_values(raw))
     args.argv = raw
     try:
-        return int(COMMANDS[args.command](args))
+        status = int(COMMANDS[args.command](args))
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        # `pgfast evaluate RUN | head -1`: the reader left; nothing to report.
+        # Later writes (and the interpreter's final flush) go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (CLIError, ValueError, TypeError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"pgfast: error: {message}", file=sys.stderr)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pgfast._core import __version__
 from pgfast.features import SPEC_HELP
 
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pgfast", description="Policy-gradient reinforcement learning with a C++ engine."
     )
+    parser.add_argument("--version", action="version", version=f"pgfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_sweep(sub)
