@@ -192,3 +192,22 @@ def test_features_clip_outside_the_bounds_and_tile_coding_is_binary():
     )
     poly = pg.features.Polynomial(2, degree=2)
     np.testing.assert_array_equal(poly(np.array([[2.0, 3.0]]))[0], [1, 2, 3, 4, 6, 9])
+
+
+def test_act_takes_a_single_observation_as_singleenv_gives_it():
+    softmax = pg.LinearSoftmax(pg.features.Identity(4), 2)
+    softmax.theta = np.random.default_rng(0).normal(size=softmax.theta.shape)
+    env = pg.SingleEnv(pg.make("CartPole-v1", seed=0))
+    obs, _ = env.reset(seed=0)
+    a = softmax.act(obs, rng=3)
+    assert isinstance(a, int)
+    assert a == softmax.act(obs[None], rng=3)[0]
+    env.step(a)
+    gauss = pg.LinearGaussian(pg.features.Identity(3), 1, log_std=-1.0)
+    x = np.array([0.1, -0.2, 0.3])
+    np.testing.assert_array_equal(gauss.act(x, rng=4), gauss.act(x[None], rng=4)[0])
+    assert gauss.act(x, rng=4).shape == (1,)
+    table = pg.LinearSoftmax(pg.features.OneHot(16), 4)
+    assert table.act(np.int64(5), rng=1) == table.act(np.array([5]), rng=1)[0]
+    with pytest.raises(ValueError, match="obs"):
+        softmax.act(np.zeros(3))  # neither one observation nor a batch of them

@@ -95,6 +95,15 @@ class _LinearPolicy:
                 else:
                     self._readers -= 1
 
+    def _as_batch(self, obs: Any) -> tuple[Any, bool]:
+        """``obs`` as a batch, and whether it was one observation: ``(obs_dim,)``
+        (a Box observation) or a scalar (a Discrete one, ``obs_dim == 1``)."""
+        arr = np.asarray(obs)
+        dim = self.features.obs_dim
+        if (arr.ndim == 0 and dim == 1) or (arr.ndim == 1 and dim > 1 and arr.shape[0] == dim):
+            return arr[None], True
+        return obs, False
+
     @property
     def theta(self) -> np.ndarray:
         """Parameters, float64, updated in place by training."""
@@ -188,9 +197,17 @@ class LinearSoftmax(_LinearPolicy):
 
     def act(
         self, obs: Any, deterministic: bool = False, rng: np.random.Generator | int | None = None
-    ) -> np.ndarray:
-        """Sample ``a ~ pi(.|s)`` (or the most probable action), shape ``(N,)`` int64."""
-        return self._model.act(self._theta, None, obs, bool(deterministic), _seed_from(rng))
+    ) -> Any:
+        """Sample ``a ~ pi(.|s)`` (or the most probable action), shape ``(N,)`` int64;
+        for a single observation (``(obs_dim,)``, or a scalar state), one ``int``.
+
+        >>> import numpy as np, pgfast as pg
+        >>> pg.LinearSoftmax(pg.features.Identity(4), 2).act(np.zeros(4), deterministic=True)
+        0
+        """
+        batch, single = self._as_batch(obs)
+        a = self._model.act(self._theta, None, batch, bool(deterministic), _seed_from(rng))
+        return int(a[0]) if single else a
 
     def __repr__(self) -> str:
         return f"LinearSoftmax({self.features!r}, n_actions={self.n_actions})"
@@ -280,10 +297,11 @@ class LinearGaussian(_LinearPolicy):
     def act(
         self, obs: Any, deterministic: bool = False, rng: np.random.Generator | int | None = None
     ) -> np.ndarray:
-        """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``."""
-        return self._model.act(
-            self._theta, self._log_std, obs, bool(deterministic), _seed_from(rng)
-        )
+        """Sample actions (unclipped), or the mean; shape ``(N, action_dim)``, or
+        ``(action_dim,)`` for a single observation ``(obs_dim,)``."""
+        batch, single = self._as_batch(obs)
+        a = self._model.act(self._theta, self._log_std, batch, bool(deterministic), _seed_from(rng))
+        return a[0] if single else a
 
     def __repr__(self) -> str:
         return (
