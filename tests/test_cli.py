@@ -172,13 +172,31 @@ def test_train_writes_one_metrics_row_per_iteration(cartpole_run):
     columns, rows = read_metrics(cartpole_run / "metrics.csv")
     from pgfast.algorithms import HISTORY_KEYS
 
-    assert columns == list(HISTORY_KEYS)
+    at = HISTORY_KEYS.index("env_steps") + 1
+    assert columns == [*HISTORY_KEYS[:at], "total_env_steps", *HISTORY_KEYS[at:]]
     assert len(rows) == 7
     assert [int(r["iteration"]) for r in rows] == list(range(1, 8))
+    total = 0
     for row in rows:
         assert int(row["episodes"]) == 4
         assert float(row["return_min"]) <= float(row["return_mean"]) <= float(row["return_max"])
         assert int(row["env_steps"]) == round(4 * float(row["length_mean"]))
+        total += int(row["env_steps"])
+        assert int(row["total_env_steps"]) == total  # the progress bar's count
+
+
+def test_train_and_evaluate_report_the_same_evaluation(tmp_path):
+    """Both evaluate episodes 0..99 of the seed's batch: the same returns."""
+    out = tmp_path / "acrobot"
+    result = run_cli("train", "Acrobot-v1", "--iterations", "5", "--eval-episodes", "30",
+                     "--seed", "3", "--out", str(out), "-q", "--no-plot")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    trained = json.loads((out / "config.json").read_text())["result"]["evaluation"]
+    result = run_cli("evaluate", str(out), "--episodes", "30", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("mean "))
+    assert line.split()[1] == f"{trained['mean']:.2f}"
+    assert line.split()[3] == f"{trained['std']:.2f}"
 
 
 def test_train_draws_the_learning_curve(cartpole_run):

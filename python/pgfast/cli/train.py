@@ -158,7 +158,8 @@ def write_run(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> None:
     if skipped:
         outcome.notes.append(f"policy.npz not written: {skipped}")
     if outcome.keys:
-        rundir.write_metrics(out / "metrics.csv", outcome.rows, outcome.keys)
+        rows, keys = with_total_steps(outcome.rows, outcome.keys)
+        rundir.write_metrics(out / "metrics.csv", rows, keys)
     if args.no_plot:
         outcome.notes.append("learning_curve.png not written (--no-plot)")
     else:
@@ -169,6 +170,22 @@ def write_run(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> None:
         if skipped:
             outcome.notes.append(f"learning_curve.png not written: {skipped}")
     rundir.write_config(out / "config.json", config(args, setup, outcome))
+
+
+def with_total_steps(
+    rows: list[dict[str, float]], keys: list[str]
+) -> tuple[list[dict[str, float]], list[str]]:
+    """``total_env_steps`` (cumulative, what the progress bar counts) after the
+    iteration's own ``env_steps``."""
+    if "env_steps" not in keys:
+        return rows, keys
+    at = keys.index("env_steps") + 1
+    total = 0.0
+    out = []
+    for row in rows:
+        total += row["env_steps"]
+        out.append({**row, "total_env_steps": total})
+    return out, [*keys[:at], "total_env_steps", *keys[at:]]
 
 
 def config(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> dict[str, Any]:
