@@ -11,8 +11,9 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args, overload
 
+import gymnasium as gym
 import numpy as np
 
 from pgfast import _core
@@ -20,6 +21,7 @@ from pgfast._progress import Progress
 from pgfast._validation import check_int, check_real, check_seed
 from pgfast.distributed import RayWorkers, check_picklable, new_key
 from pgfast.envs import VectorEnv, as_vector_env, describe_backend
+from pgfast.native import NativeEnv
 from pgfast.policies import LinearGaussian, LinearSoftmax
 
 __all__ = ["History", "Reinforce", "evaluate"]
@@ -29,9 +31,18 @@ Policy = LinearSoftmax | LinearGaussian
 #: Bound on episode and step counts: far beyond any run, and within int64.
 MAX_COUNT = 2**40
 
-_RETURNS = ("total", "reward_to_go", "discounted_reward_to_go", "gae")
-_BASELINES = ("none", "mean", "time", "value", "optimal")
-_OPTIMIZERS = ("sgd", "adam", "natural")
+#: The string choices, as types (so that a typo is a type error) and as values.
+ReturnsName = Literal["total", "reward_to_go", "discounted_reward_to_go", "gae"]
+BaselineName = Literal["none", "mean", "time", "value", "optimal"]
+OptimizerName = Literal["sgd", "adam", "natural"]
+FisherName = Literal["sampled", "exact"]
+UpdateName = Literal["batch", "online"]
+_RETURNS: tuple[str, ...] = get_args(ReturnsName)
+_BASELINES: tuple[str, ...] = get_args(BaselineName)
+_OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
+#: What Reinforce and evaluate accept as an env: a pgfast env, an id, a NativeEnv,
+#: a Gymnasium env or vector env (see :func:`pgfast.envs.as_vector_env`).
+EnvLike: TypeAlias = VectorEnv | str | NativeEnv | gym.Env | gym.vector.VectorEnv
 
 #: Per-iteration statistics recorded by :meth:`Reinforce.train`.
 HISTORY_KEYS = ("iteration", *_core.ITERATION_STATS, "wall_time")
@@ -90,7 +101,7 @@ def _check_policy(policy: Any) -> None:
         )
 
 
-def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> Any:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
     return value
@@ -177,26 +188,26 @@ class Reinforce:
 
     def __init__(
         self,
-        env: VectorEnv,
+        env: EnvLike,
         policy: Policy,
         lr: float = 0.05,
         gamma: float = 0.99,
         episodes_per_update: int = 32,
         *,
         steps_per_update: int | None = None,
-        returns: str = "reward_to_go",
-        baseline: str | None = None,
+        returns: ReturnsName = "reward_to_go",
+        baseline: BaselineName | None = None,
         gae_lambda: float = 0.95,
         normalize_advantages: bool = False,
-        optimizer: str = "adam",
+        optimizer: OptimizerName = "adam",
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        fisher: str = "sampled",
+        fisher: FisherName = "sampled",
         damping: float = 1e-4,
         max_kl: float | None = None,
         value_ridge: float = 1e-6,
         bootstrap_truncated: bool = True,
-        update: str = "batch",
+        update: UpdateName = "batch",
         seed: int | None = None,
         num_threads: int | None = None,
         workers: RayWorkers | None = None,
@@ -416,15 +427,36 @@ class Reinforce:
         )
 
 
+@overload
 def evaluate(
-    env: VectorEnv,
+    env: EnvLike,
+    policy: Policy,
+    episodes: int = ...,
+    deterministic: bool = ...,
+    seed: int | None = ...,
+    return_lengths: Literal[False] = ...,
+    workers: RayWorkers | None = ...,
+) -> np.ndarray: ...
+@overload
+def evaluate(
+    env: EnvLike,
+    policy: Policy,
+    episodes: int = ...,
+    deterministic: bool = ...,
+    seed: int | None = ...,
+    *,
+    return_lengths: Literal[True],
+    workers: RayWorkers | None = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+def evaluate(
+    env: EnvLike,
     policy: Policy,
     episodes: int = 100,
     deterministic: bool = True,
     seed: int | None = None,
     return_lengths: bool = False,
     workers: RayWorkers | None = None,
-) -> Any:
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Run ``episodes`` episodes of ``policy`` in ``env`` (in C++); returns each
     episode's undiscounted return, shape ``(episodes,)`` (and lengths if asked).
 
@@ -491,7 +523,7 @@ class Rollout(_Arrays):
 
 
 def rollout(
-    env: Any,
+    env: EnvLike,
     policy: Policy,
     *,
     episodes: int | None = None,
