@@ -200,6 +200,7 @@ ALGORITHM_SETTINGS = (
     "normalize_advantages",
     "optimizer",
     "max_kl",
+    "fisher",
 )
 
 

@@ -165,6 +165,12 @@ def _add_run_options(train: Any, *, sweep: bool) -> None:
         metavar="{sgd,adam,natural}",
     )
     g.add_argument("--max-kl", type=float, metavar="X", help="trust region of the natural step")
+    g.add_argument(
+        "--fisher",
+        type=_choice_type(("sampled", "exact"), "fisher"),
+        metavar="{sampled,exact}",
+        help="the natural step's Fisher matrix: sampled, or exact over the softmax's actions",
+    )
     returns = ("total", "reward_to_go", "discounted_reward_to_go", "gae")
     g.add_argument(
         "--returns", type=_choice_type(returns, "returns"), metavar="{" + ",".join(returns) + "}"

@@ -30,6 +30,7 @@ OVERRIDABLE = (
     "gae_lambda",
     "normalize_advantages",
     "max_kl",
+    "fisher",
     "target_return",
     "num_envs",
     "max_episode_steps",
@@ -149,6 +150,8 @@ def command_line(args: argparse.Namespace, settings: dict[str, Any], out: Path) 
         parts.append("--normalize-advantages")
     if s["max_kl"] is not None:
         parts += ["--max-kl", repr(s["max_kl"])]
+    if s["optimizer"] == "natural":
+        parts += ["--fisher", s["fisher"]]
     parts += ["--target-return", "none" if s["target_return"] is None else repr(s["target_return"])]
     if s["env_params"]:
         parts += ["--env-params", json.dumps(s["env_params"], separators=(",", ":"))]
