@@ -672,3 +672,21 @@ def test_a_closed_pipe_ends_quietly(cartpole_run):
     assert result.returncode == 0, result.stderr
     assert "Broken pipe" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_learning_curve_smooths_and_marks_what_happened(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=50).cumsum()
+    for window in (1, 4, 50):
+        expected = [values[max(0, i + 1 - window) : i + 1].mean() for i in range(50)]
+        np.testing.assert_allclose(plots.smooth(values, window), expected, rtol=1e-12)
+    if not HAS_MATPLOTLIB:
+        pytest.skip("matplotlib is not installed")
+    rows = [{"env_steps": 100.0, "return_mean": float(v)} for v in values]
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    assert plots.plot_learning_curve(plain, rows, "t") is None
+    assert (
+        plots.plot_learning_curve(marked, rows, "t", 3.0, evaluation=2.5, interrupted=True) is None
+    )
+    assert plain.read_bytes().startswith(PNG_SIGNATURE)
+    assert marked.read_bytes() != plain.read_bytes()

@@ -35,25 +35,45 @@ def _draw(path: Path, xlabel: str, title: str, draw: Callable[[Any], None]) -> s
     return None
 
 
+def smooth(values: Any, window: int) -> np.ndarray:
+    """The trailing mean of the last ``window`` values at each point (fewer at the start)."""
+    v = np.asarray(values, dtype=float)
+    sums = np.concatenate([[0.0], np.cumsum(v)])
+    idx = np.arange(1, len(v) + 1)
+    start = np.maximum(idx - window, 0)
+    return (sums[idx] - sums[start]) / (idx - start)
+
+
 def plot_learning_curve(
-    path: Path, rows: list[dict[str, float]], title: str, target: float | None = None
+    path: Path,
+    rows: list[dict[str, float]],
+    title: str,
+    target: float | None = None,
+    evaluation: float | None = None,
+    interrupted: bool = False,
 ) -> str | None:
-    """Mean return vs env steps with a min-max band, as a PNG. Returns a
+    """Each update's mean return (faint) and its trailing mean over ~1/25 of the
+    run (bold) against env steps, the target, the greedy evaluation after
+    training, and a mark where an interrupted run stopped; a PNG. Returns a
     reason if the plot was skipped (matplotlib missing, nothing to plot)."""
     if not rows:
         return "no iterations to plot"
     steps = np.cumsum([r["env_steps"] for r in rows])
     mean = np.array([r["return_mean"] for r in rows])
-    low = np.array([r["return_min"] for r in rows])
-    high = np.array([r["return_max"] for r in rows])
+    window = max(1, len(rows) // 25)
 
     def draw(ax: Any) -> None:
-        ax.fill_between(
-            steps, low, high, alpha=0.25, color="C0", linewidth=0, label="min-max of batch"
-        )
-        ax.plot(steps, mean, color="C0", linewidth=1.5, label="mean return")
+        ax.plot(steps, mean, color="C0", linewidth=0.8, alpha=0.35, label="each update's mean")
+        if window > 1:
+            label = f"mean of the last {window} updates"
+            ax.plot(steps, smooth(mean, window), color="C0", linewidth=1.8, label=label)
         if target is not None:
             ax.axhline(target, color="C3", linestyle="--", linewidth=1, label=f"target {target:g}")
+        if evaluation is not None:
+            ax.scatter([steps[-1]], [evaluation], color="C2", marker="*", s=120, zorder=3,
+                       label=f"greedy evaluation {evaluation:.4g}")  # fmt: skip
+        if interrupted:
+            ax.axvline(steps[-1], color="0.4", linestyle=":", linewidth=1.2, label="interrupted")
 
     return _draw(path, "environment steps", title, draw)
 

@@ -165,7 +165,12 @@ def write_run(args: argparse.Namespace, setup: Setup, outcome: Outcome) -> None:
     else:
         title = f"{args.env_id}: {type(setup.policy).__name__}, {setup.settings['features']}"
         skipped = plot_learning_curve(
-            out / "learning_curve.png", outcome.rows, title, setup.settings["target_return"]
+            out / "learning_curve.png",
+            outcome.rows,
+            title,
+            setup.settings["target_return"],
+            evaluation=outcome.evaluation["mean"] if outcome.evaluation else None,
+            interrupted=outcome.interrupted,
         )
         if skipped:
             outcome.notes.append(f"learning_curve.png not written: {skipped}")
