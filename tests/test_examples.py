@@ -35,3 +35,25 @@ def test_frozenlake_example_error_falls_with_the_batch(tmp_path):
 def test_native_cartpole_example_trains_natively_to_the_time_limit():
     # Its parity with Gymnasium is tests/test_native_env.py's.
     assert load("native_cartpole").main(iterations=100) > 450
+
+
+def test_short_corridor_reproduces_sutton_and_barto_13_1(tmp_path):
+    """Example 13.1: the exact J(p) peaks at about -11.6 for p(right) about 0.59
+    (exactly 2 - sqrt(2) = 0.586 and -(6 + 4 sqrt(2)) = -11.657); Figure 13.1:
+    REINFORCE approaches it, faster with the larger step sizes."""
+    out = tmp_path / "corridor.png"
+    p, J, curves = load("short_corridor").main(runs=10, episodes=300, out=str(out))
+    assert abs(p - (2 - 2**0.5)) < 0.002, p
+    assert -11.7 < J < -11.6, J
+    assert abs(J + 6 + 4 * 2**0.5) < 1e-3, J
+    fast, middle, slow = (curves[a] for a in (2.0**-12, 2.0**-13, 2.0**-14))
+    assert fast[:20].mean() < -60  # p(right) = 0.05 at the start: J(0.05) is about -80
+    assert fast[-100:].mean() > -20
+    assert fast[100:].mean() > middle[100:].mean() > slow[100:].mean()
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cliff_natural_gradient_finds_the_path_vanilla_misses(tmp_path):
+    results = load("cliff_natural_gradient").main(out=str(tmp_path / "cliff.png"))
+    assert results == {"vanilla (Adam)": -17.0, "natural (exact Fisher, max_kl 0.05)": -13.0}
+    assert (tmp_path / "cliff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
