@@ -63,13 +63,17 @@ def draw(out: str, curves: dict, results: dict[str, float]) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
     for k, (name, (steps, returns)) in enumerate(curves.items()):
-        ax.plot(steps, returns, color=f"C{k}", linewidth=1,
-                label=f"{name}: greedy {results[name]:.0f}")  # fmt: skip
+        ax.plot(
+            steps, returns, color=f"C{k}", linewidth=1, label=f"{name}: greedy {results[name]:.0f}"
+        )
     ax.axhline(-13, color="0.3", linestyle="--", linewidth=1, label="optimal path (-13)")
     ax.axhline(-17, color="0.6", linestyle=":", linewidth=1, label="safe path (-17)")
     ax.set_ylim(-120, 0)
-    ax.set(xlabel="environment steps", ylabel="mean return of the batch",
-           title="CliffWalking-v1: vanilla vs natural policy gradient")  # fmt: skip
+    ax.set(
+        xlabel="environment steps",
+        ylabel="mean return of the batch",
+        title="CliffWalking-v1: vanilla vs natural policy gradient",
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()

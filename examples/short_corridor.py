@@ -63,9 +63,17 @@ def learning_curves(
         total = np.zeros(episodes)
         for seed in range(runs):
             pol = policy(p0)
-            algo = pg.Reinforce(env, pol, lr=alpha, gamma=1.0, episodes_per_update=1,
-                                returns="reward_to_go", baseline="none", optimizer="sgd",
-                                seed=seed)  # fmt: skip
+            algo = pg.Reinforce(
+                env,
+                pol,
+                lr=alpha,
+                gamma=1.0,
+                episodes_per_update=1,
+                returns="reward_to_go",
+                baseline="none",
+                optimizer="sgd",
+                seed=seed,
+            )
             total += algo.train(episodes)["return_mean"]
         curves[alpha] = total / runs
     return curves
@@ -80,8 +88,10 @@ def main(
     curves = learning_curves(runs, episodes)
     print(f"exact optimum: J = {J[best]:.3f} at p(right) = {ps[best]:.3f}")
     for alpha, curve in curves.items():
-        print(f"alpha = 2^{math.log2(alpha):.0f}: mean return over the last 100 episodes "
-              f"{curve[-100:].mean():.2f}")  # fmt: skip
+        print(
+            f"alpha = 2^{math.log2(alpha):.0f}: mean return over the last 100 episodes "
+            f"{curve[-100:].mean():.2f}"
+        )
     if out:
         draw(out, ps, J, curves)
     return float(ps[best]), float(J[best]), curves
@@ -98,16 +108,26 @@ def draw(out: str, ps: np.ndarray, J: np.ndarray, curves: dict[float, np.ndarray
     left.plot(ps, J, color="C0")
     left.plot(ps[best], J[best], "o", color="C3", label=f"max {J[best]:.2f} at p = {ps[best]:.2f}")
     left.set_ylim(-100, 0)
-    left.set(xlabel="probability of right", ylabel="J(p) = v(start)",
-             title="Example 13.1: the exact objective")  # fmt: skip
+    left.set(
+        xlabel="probability of right",
+        ylabel="J(p) = v(start)",
+        title="Example 13.1: the exact objective",
+    )
     left.legend(loc="lower center", fontsize="small")
     for k, (alpha, curve) in enumerate(curves.items()):
-        right.plot(np.arange(1, len(curve) + 1), curve, color=f"C{k}",
-                   label=f"alpha = 2^{math.log2(alpha):.0f}")  # fmt: skip
+        right.plot(
+            np.arange(1, len(curve) + 1),
+            curve,
+            color=f"C{k}",
+            label=f"alpha = 2^{math.log2(alpha):.0f}",
+        )
     right.axhline(J[best], color="0.3", linestyle="--", linewidth=1, label="v*(start)")
     right.set_ylim(-90, -10)
-    right.set(xlabel="episode", ylabel="total reward on episode",
-              title="Figure 13.1: REINFORCE, mean of the runs")  # fmt: skip
+    right.set(
+        xlabel="episode",
+        ylabel="total reward on episode",
+        title="Figure 13.1: REINFORCE, mean of the runs",
+    )
     right.legend(loc="lower right", fontsize="small")
     for ax in (left, right):
         ax.grid(alpha=0.3)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pgfast import distributed, exact, features, registry
+from pgfast import distributed, exact, features, registry, study
 from pgfast._core import __version__
 from pgfast.algorithms import History, Reinforce, Rollout, evaluate, rollout
 from pgfast.envs import (
@@ -50,4 +50,5 @@ __all__ = [
     "make",
     "registry",
     "rollout",
+    "study",
 ]

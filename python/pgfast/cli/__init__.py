@@ -6,6 +6,7 @@ presets from :mod:`pgfast.presets`, every setting overridable) and writes
 to ``--out`` (``--workers ray:N`` shares each batch among Ray actors);
 ``pgfast sweep ENV_ID --seeds 0-9 --lr 0.01,0.05`` runs one ``train`` per
 seed and step size (as Ray tasks with ``--workers``) and summarises them;
+``pgfast study ENV_ID`` compares gradient estimators (:mod:`pgfast.study`);
 ``pgfast evaluate RUN`` reloads a policy and evaluates it;
 ``pgfast envs`` lists the environments; ``pgfast bench`` times them.
 
@@ -28,7 +29,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from pgfast.cli import bench, envs, evaluate, sweep, train
+from pgfast.cli import bench, envs, evaluate, study, sweep, train
 from pgfast.cli.common import CLIError
 from pgfast.cli.parser import build_parser, join_negative_values
 
@@ -37,6 +38,7 @@ __all__ = ["CLIError", "build_parser", "main"]
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": train.run,
     "sweep": sweep.run,
+    "study": study.run,
     "evaluate": evaluate.run,
     "envs": envs.run,
     "bench": bench.run,

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_sweep(sub)
+    _add_study(sub)
     _add_evaluate(sub)
     sub.add_parser("envs", help="list the built-in environments")
     _add_bench(sub)
@@ -106,6 +107,29 @@ def _add_sweep(sub: Any) -> None:
         "Example: pgfast sweep CartPole-v1 --seeds 0-9 --lr 0.01,0.05 --workers ray:4",
     )
     _add_run_options(sweep, sweep=True)
+
+
+def _add_study(sub: Any) -> None:
+    study = sub.add_parser(
+        "study",
+        help="bias, variance and cost of gradient estimators (pg.study)",
+        description="Repeated independent gradient estimates at one policy, per estimator, "
+        "against the exact gradient (tabular envs, LQR) or a large-batch reference.",
+        epilog="Writes DIR/study.csv, DIR/study.json and DIR/study.png. Example: pgfast study "
+        "FrozenLake-v1 --estimators reinforce,gpomdp,gpomdp-time --episodes 50 --repeats 300",
+    )
+    study.add_argument("env_id", help="environment id (see `pgfast envs`)")
+    study.add_argument(
+        "--estimators", metavar="A,B,...", help="names from pgfast.study.CATALOG (default: all)"
+    )
+    study.add_argument("--episodes", type=int, default=100, help="episodes per estimate")
+    study.add_argument("--repeats", type=int, default=200, help="estimates per estimator")
+    study.add_argument("--gamma", type=float, default=0.99, help="discount (default 0.99)")
+    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--threads", type=int, default=1)
+    study.add_argument("--policy-from", metavar="RUN", help="a run directory or policy.npz")
+    study.add_argument("--workers", type=_workers, metavar="ray:N", help="N Ray actors")
+    study.add_argument("--out", metavar="DIR", help="default runs/<env_id>-study-<timestamp>")
 
 
 def _add_train(sub: Any) -> None:
