@@ -20,6 +20,7 @@ MODULES = [
     "pgfast.exact",
     "pgfast.native",
     "pgfast.distributed",
+    "pgfast.study",
     "pgfast.gym_adapters",
     "pgfast.vector_env",
     "pgfast.registry",
