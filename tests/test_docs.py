@@ -38,24 +38,40 @@ def test_docstring_examples(name):
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
-def readme_blocks(*, ray: bool) -> list[str]:
-    """The README's Python blocks, those that start Ray (pg.distributed) or the others."""
+def readme_blocks(kind: str) -> list[str]:
+    """The README's Python blocks of one kind: "ray" (they start Ray), "render"
+    (they draw with pygame) or "plain"."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    return [b for b in blocks if ("pg.distributed" in b) == ray]
+
+    def kind_of(block: str) -> str:
+        if "pg.distributed" in block:
+            return "ray"
+        return "render" if "render_mode" in block else "plain"
+
+    return [b for b in blocks if kind_of(b) == kind]
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write files
-    blocks = readme_blocks(ray=False)
+    blocks = readme_blocks("plain")
     assert blocks
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
 
 
+@pytest.mark.render
+def test_readme_render_example_runs():
+    pytest.importorskip("pygame")
+    (block,) = readme_blocks("render")
+    scope: dict = {}
+    exec(compile(block, str(README), "exec"), scope)
+    assert scope["frame"].shape == (400, 600, 3)
+
+
 @pytest.mark.ray
 def test_readme_ray_example_runs(tmp_path):
     """In a child: it starts (and leaves) its own Ray."""
-    (block,) = readme_blocks(ray=True)
+    (block,) = readme_blocks("ray")
     result = run_python(
         block + "\nprint('done', results[0].history.iterations)",
         timeout=600,

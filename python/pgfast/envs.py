@@ -21,6 +21,7 @@ from pgfast.lqr import LQREnv
 from pgfast.mdp import TabularMDP
 from pgfast.native import NativeEnv
 from pgfast.registry import REGISTRY, build_tabular, ids, lookup, params_doc, reject_unknown
+from pgfast.render import RENDER_MODES, RENDERABLE, Renderer
 from pgfast.vector_env import BACKEND_NOTES, VectorEnv
 
 __all__ = [
@@ -54,6 +55,7 @@ def make(
     num_threads: int = 1,
     *,
     max_episode_steps: int | None = None,
+    render_mode: str | None = None,
     **params: Any,
 ) -> VectorEnv:
     """Create ``num_envs`` copies of an environment, stepped in C++.
@@ -70,6 +72,10 @@ def make(
         seed: seed of the random streams (drawn from the OS when ``None``).
         num_threads: threads used to step large batches; results do not depend on it.
         max_episode_steps: override the time limit (Gymnasium's by default).
+        render_mode: ``"rgb_array"`` (one env, a classic-control id): ``env.render()``
+            returns Gymnasium's picture of the exact state; ``"human"``: Gymnasium's
+            window shows it after every reset and step (needs a display). Both need
+            ``pip install "pgfast-rl[render]"``.
         **params: the env's parameters (``pgfast.registry.lookup(id).params`` has their
             docs). Classic-control constants take a scalar or one value per env
             (``gravity=np.linspace(9, 11, 8)``; see ``env.param_names``). By id:
@@ -88,6 +94,8 @@ def make(
     if max_episode_steps is not None:
         max_episode_steps = check_int(max_episode_steps, "max_episode_steps", minimum=1)
 
+    if render_mode is not None:
+        return _rendering(id, num_envs, seed, num_threads, max_episode_steps, render_mode, params)
     recipe = {"id": id, "num_envs": num_envs, "seed": seed, "num_threads": num_threads, **params}
     if isinstance(id, TabularMDP):
         reject_unknown(params, id.name, [])
@@ -119,6 +127,32 @@ def make(
 
 def _with_recipe(env: VectorEnv, recipe: dict[str, Any]) -> VectorEnv:
     env._recipe = recipe
+    if isinstance(recipe["id"], str) and recipe["id"] in RENDERABLE:
+        env.metadata = {**env.metadata, "render_modes": list(RENDER_MODES)}
+    return env
+
+
+def _rendering(
+    id: Any,
+    num_envs: int,
+    seed: int,
+    num_threads: int,
+    max_episode_steps: int | None,
+    render_mode: str,
+    params: dict[str, Any],
+) -> VectorEnv:
+    """``make`` with a render mode: one env whose frames Gymnasium draws."""
+    if render_mode not in RENDER_MODES:
+        raise ValueError(f"render_mode must be 'rgb_array' or 'human', got {render_mode!r}")
+    if num_envs != 1:
+        raise ValueError(f"render_mode draws one env: num_envs must be 1, got {num_envs}")
+    name = id if isinstance(id, str) else getattr(id, "id", repr(id))
+    renderer = Renderer(name, render_mode)
+    env = make(id, num_envs, seed, num_threads, max_episode_steps=max_episode_steps, **params)
+    env._recipe = {**(env._recipe or {}), "render_mode": render_mode}
+    env.render_mode = render_mode
+    env._renderer = renderer
+    env.metadata = {**env.metadata, "render_fps": renderer.fps}
     return env
 
 

@@ -323,6 +323,8 @@ class SingleEnv(gym.Env):
         self.action_space = env.single_action_space
         self._discrete_action = isinstance(self.action_space, gym.spaces.Discrete)
         self._needs_reset = True
+        self.render_mode = env.render_mode
+        self.metadata = {**env.metadata}
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -343,6 +345,10 @@ class SingleEnv(gym.Env):
         obs, reward, terminated, truncated, info = self.env.step(batch)
         self._needs_reset = bool(terminated[0] or truncated[0])
         return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def render(self) -> Any:
+        """The wrapped env's frame (``pg.make(..., render_mode="rgb_array")``)."""
+        return self.env.render()
 
     def close(self) -> None:
         self.env.close()

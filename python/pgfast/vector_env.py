@@ -98,6 +98,9 @@ class VectorEnv(gym.vector.VectorEnv):
         self.mdp = mdp
         # Gymnasium's order: reset() (or set_state()) before the first step().
         self._has_state = False
+        self.render_mode: str | None = None
+        self._renderer: Any = None
+        self._last_action: Any = None
 
     @property
     def id(self) -> str:
@@ -176,7 +179,11 @@ class VectorEnv(gym.vector.VectorEnv):
             super().reset(seed=seed if isinstance(seed, int) else None)
         # Even a reset that fails leaves every env to start over on its next step.
         self._has_state = True
-        return self._core.reset(mask), {}
+        obs = self._core.reset(mask)
+        if self.render_mode == "human":
+            self._last_action = None
+            self.render()
+        return obs, {}
 
     def step(
         self, actions: Any
@@ -193,6 +200,13 @@ class VectorEnv(gym.vector.VectorEnv):
         if not self._has_state and not self.closed:  # a closed env says so instead
             raise gym.error.ResetNeeded("Cannot call env.step() before calling env.reset()")
         obs, reward, terminated, truncated = self._core.step(actions)
+        if self._renderer is not None:  # Pendulum's picture shows the last torque
+            space: Any = self.single_action_space
+            first = np.asarray(actions)[0]
+            box = isinstance(space, gym.spaces.Box)
+            self._last_action = np.clip(first, space.low, space.high) if box else first
+            if self.render_mode == "human":
+                self.render()
         return obs, reward, terminated, truncated, {}
 
     def get_state(self) -> np.ndarray:
@@ -229,7 +243,17 @@ class VectorEnv(gym.vector.VectorEnv):
             values = np.full(self.num_envs, float(values))
         self._core.set_param(name, values)
 
+    def render(self) -> Any:
+        """With ``pg.make(..., num_envs=1, render_mode="rgb_array")``: the env's
+        picture, an ``(H, W, 3)`` uint8 array drawn by Gymnasium's renderer from the
+        exact state (:mod:`pgfast.render`); ``None`` without a render mode."""
+        if self._renderer is None:
+            return None
+        return self._renderer.frame(self.get_state()[0], self._last_action)
+
     def close_extras(self, **kwargs: Any) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
         self._core.close()
 
     #: How :func:`pgfast.make` built this env (its arguments), set by ``make``:

@@ -15,6 +15,7 @@ from pgfast.cli.build import door, make_env
 from pgfast.cli.common import CLIError
 from pgfast.cli.rundir import read_json
 from pgfast.presets import preset_for
+from pgfast.render import RENDERABLE, write_gif
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +56,35 @@ def run(args: argparse.Namespace) -> int:
     print("returns:")
     for line in text_histogram(returns):
         print(line)
+    if args.video:
+        frames = write_video(args.video, env_id, settings, policy, args)
+        print(f"wrote {args.video} ({frames} frames of one episode)")
     return 0
+
+
+def write_video(path: str, env_id: str, settings: dict, policy: Any, args: Any) -> int:
+    """One episode of the policy as an animated GIF, its frames drawn by Gymnasium's
+    renderer from pgfast's exact states (:mod:`pgfast.render`). Returns the frame count."""
+    if not path.lower().endswith(".gif"):
+        raise CLIError(f"--video writes an animated GIF: give a .gif path, got {path!r}")
+    if env_id not in RENDERABLE:
+        raise CLIError(f"--video draws {', '.join(RENDERABLE)}; {env_id} has no renderer")
+    try:
+        env = pg.make(env_id, seed=args.seed, render_mode="rgb_array", **settings["env_params"])
+    except ImportError as exc:
+        raise CLIError(f"--video: {exc}") from None
+    rng = np.random.default_rng(args.seed)
+    obs, _ = env.reset(seed=args.seed)
+    frames = [env.render()]
+    while True:
+        action = policy.act(obs[0], deterministic=not args.stochastic, rng=rng)
+        obs, _, terminated, truncated, _ = env.step(np.asarray([action]))
+        frames.append(env.render())
+        if terminated[0] or truncated[0]:
+            break
+    write_gif(path, frames, env.metadata["render_fps"])
+    env.close()
+    return len(frames)
 
 
 def _paths(path: Path) -> tuple[Path, Path]:

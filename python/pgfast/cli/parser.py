@@ -292,6 +292,12 @@ def _add_evaluate(sub: Any) -> None:
     )
     evaluate.add_argument("--env", help="env id, if the file does not record one")
     evaluate.add_argument("--threads", type=int, default=1)
+    evaluate.add_argument(
+        "--video",
+        metavar="OUT.gif",
+        help="also write one episode as an animated GIF (classic-control envs; "
+        "pip install 'pgfast-rl[render]')",
+    )
 
 
 def _add_bench(sub: Any) -> None:
