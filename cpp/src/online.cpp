@@ -50,7 +50,8 @@ IterationStats Reinforce::step_online(double* theta, double* log_std) {
   stats.length_mean = stats.env_steps / static_cast<double>(m);
   stats.entropy = entropy_sum / stats.env_steps;
   stats.grad_norm = std::sqrt(grad_sq / static_cast<double>(m));
-  stats.kl = 0.0;
+  // Many updates within the iteration: no one old policy to measure a KL from.
+  stats.kl = std::numeric_limits<double>::quiet_NaN();
   stats.fisher_condition = std::numeric_limits<double>::quiet_NaN();
   ++completed_;
   env_.require_reset_all();

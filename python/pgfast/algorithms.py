@@ -68,9 +68,11 @@ class History(_Arrays):
 
     Keys: ``iteration``, ``return_mean/std/min/max`` (undiscounted episode
     returns of the batch), ``length_mean``, ``episodes``, ``env_steps`` (of
-    the iteration), ``grad_norm``, ``entropy`` (mean over visited states),
-    ``kl`` (mean KL(old || new) over the batch's states), ``fisher_condition``
-    (natural gradient only) and ``wall_time`` (seconds since ``train`` began).
+    the iteration), ``grad_norm``, ``entropy`` (mean over a sample of the
+    batch's states), ``kl`` (mean KL(old || new) over the same sample; NaN with
+    ``update="online"``, which updates after every episode), ``fisher_condition``
+    (natural gradient only, else NaN) and ``wall_time`` (seconds since ``train``
+    began). A statistic that does not apply is NaN, never 0.
     """
 
     def __init__(self, rows: list[dict[str, float]]) -> None:
