@@ -566,22 +566,44 @@ def test_a_worker_that_raises_names_itself_and_the_cause(ray_session):
 
 @pytest.mark.ray
 def test_ctrl_c_stops_a_distributed_update_within_a_second(ray_session):
+    """SIGINT 0.3 s into an update of ~1-2 s (2 million 5-step episodes): the driver
+    raises KeyboardInterrupt within a second, nothing is updated, the workers stop.
+    A handler that only raises during the update keeps a late signal (an update that
+    beat it) from interrupting pytest itself: the test then fails by saying so."""
     pool = ray_session[2]
-    env, policy = cartpole()
-    algo = pg.Reinforce(env, policy, episodes_per_update=400_000, seed=0, workers=pool)
+    env = pg.make("CartPole-v1", num_envs=4, seed=0, max_episode_steps=5)
+    policy = pg.LinearSoftmax(pg.features.Identity(4), 2)
+    algo = pg.Reinforce(env, policy, episodes_per_update=2_000_000, seed=0, workers=pool)
     before = policy.theta.copy()
     main = threading.main_thread().ident
     assert main is not None
-    sent = []
+    stepping, sent, late = threading.Event(), [], []
+
+    def on_sigint(signum, frame):
+        if not stepping.is_set():
+            late.append(signum)
+            return
+        raise KeyboardInterrupt
 
     def interrupt():
-        time.sleep(1.0)
+        stepping.wait()
+        time.sleep(0.3)
         sent.append(time.perf_counter())
         signal.pthread_kill(main, signal.SIGINT)
 
-    threading.Thread(target=interrupt).start()
-    with pytest.raises(KeyboardInterrupt):
-        algo.step()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        sender = threading.Thread(target=interrupt)
+        sender.start()
+        stepping.set()
+        with pytest.raises(KeyboardInterrupt):
+            algo.step()
+        stepping.clear()
+        sender.join()
+    finally:
+        stepping.clear()
+        signal.signal(signal.SIGINT, previous)
+    assert not late, "the update finished before the signal: make it longer"
     assert time.perf_counter() - sent[0] < 1.0
     np.testing.assert_array_equal(policy.theta, before)
     assert algo.iterations_done == 0

@@ -520,7 +520,9 @@ def body(data):
                                             "tiles_per_dim": INTS, "extra": SCALARS}),
             SCALARS))
         feats = fz.call(kind, F.from_config, config)
-    if feats is None or feats.n_features > 10**5:
+    # Built and checked above; too wide to feed observations to (a valid batch of
+    # Polynomial(dim=2**40, degree=0), one feature, would be 8 TiB).
+    if feats is None or feats.n_features > 10**5 or feats.obs_dim > 10**5:
         return
     d = feats.obs_dim
     fz.context(repr(feats))

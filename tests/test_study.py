@@ -163,3 +163,16 @@ def test_the_cli_writes_the_table_and_the_figure(tmp_path):
     result = run_cli("study", "FrozenLake-v1", "--estimators", "nope")
     assert result.returncode == 2
     assert "unknown estimator" in result.stderr
+
+
+def test_on_frozen_lake_reward_to_go_is_caught_and_the_unbiased_ones_pass():
+    """Gymnasium's FrozenLake (slippery, 100-step limit) at the uniform policy."""
+    policy = pg.LinearSoftmax(pg.features.OneHot(16), 4)
+    names = ["reinforce", "gpomdp", "gpomdp-time", "reward-to-go"]
+    report = pg.study.estimators(
+        "FrozenLake-v1", policy, {n: CATALOG[n] for n in names}, episodes=100, repeats=500,
+        gamma=0.9,
+    )  # fmt: skip
+    p = dict(zip(report.table["estimator"], report.table["bias_p"], strict=True))
+    assert min(p["reinforce"], p["gpomdp"], p["gpomdp-time"]) > 1e-3, p
+    assert p["reward-to-go"] < 1e-8, p
