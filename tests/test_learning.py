@@ -111,6 +111,19 @@ def test_online_form_updates_after_every_episode():
     np.testing.assert_array_equal(run("online", 40, 1, "mean"), run("online", 1, 40, "mean"))
 
 
+def test_statistics_that_do_not_apply_are_nan_not_zero():
+    env = pg.make("Bandit", means=BANDIT_MEANS[:4], num_envs=1, seed=3)
+    policy = pg.LinearSoftmax(pg.features.OneHot(1), n_actions=4)
+    online = pg.Reinforce(env, policy, update="online", episodes_per_update=5, seed=0).step()
+    assert np.isnan(online["kl"])  # many updates in the iteration: no one old policy
+    assert np.isnan(online["fisher_condition"])
+    batch = pg.Reinforce(env, policy, seed=0).step()
+    assert np.isfinite(batch["kl"])
+    assert np.isnan(batch["fisher_condition"])  # Adam: no Fisher matrix
+    natural = pg.Reinforce(env, policy, optimizer="natural", seed=0).step()
+    assert np.isfinite(natural["fisher_condition"])
+
+
 # --------------------------------------------------------- 2. CliffWalking
 
 CLIFF_START, CLIFF_GOAL = 36, 47
