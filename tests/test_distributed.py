@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from _subprocess import TESTS_DIR, run_isolated
@@ -364,8 +365,6 @@ def test_policies_round_trip_through_pickle_as_recipes():
 
 
 def test_python_stepped_envs_say_they_cannot_travel():
-    import gymnasium as gym
-
     env = pg.GymnasiumVectorEnv(gym.make_vec("CartPole-v1", num_envs=2), seed=0)
     with pytest.raises(TypeError, match=r"stepped from Python|cannot be pickled"):
         pickle.dumps(env)
@@ -549,8 +548,8 @@ def test_a_worker_that_raises_names_itself_and_the_cause(ray_session):
         step=raising_step,
         observe=raising_observe,
         state_dim=1,
-        observation_space=__import__("gymnasium").spaces.Box(-10, 10, (1,)),
-        action_space=__import__("gymnasium").spaces.Discrete(2),
+        observation_space=gym.spaces.Box(-10, 10, (1,)),
+        action_space=gym.spaces.Discrete(2),
         max_episode_steps=10,
     )
     env = pg.make(spec, num_envs=2, seed=0)
